@@ -1,0 +1,118 @@
+%% @doc The seam between the service and the node it runs in.
+%%
+%% A facts source is a module implementing this behaviour. The VM source
+%% (`mongoose_system_metrics_vm') always runs and gives what any BEAM node can show; a
+%% host source, such as a MongooseIM adapter, adds what only the host knows, and its
+%% facts win where both give one. A source that crashes never stops a cycle: its facts
+%% are left out and the failure is logged once.
+%%
+%% The facts map (every key optional; see the core's `facts.rs'):
+%% `uptime_ms', `version', `node_count', `host_types', `domain_count', `modules'
+%% (`#{HostType => #{Module => Opts}}'), `listeners' (maps with `module', `proto',
+%% `tls_mode', `tls_module', `handlers'), `outgoing_pools', `components', `config_file'.
+-module(mongoose_system_metrics_facts).
+
+-export([collect/0, host_source/0, is_configured/0, mark_configured/1]).
+
+-type facts() :: #{uptime_ms => non_neg_integer(),
+                   version => string() | binary(),
+                   node_count => pos_integer(),
+                   host_types => [term()],
+                   domain_count => non_neg_integer(),
+                   modules => #{term() => #{module() => term()}},
+                   listeners => [listener()],
+                   outgoing_pools => [atom()],
+                   components => non_neg_integer(),
+                   config_file => string() | binary()}.
+-type listener() :: #{module => module() | undefined,
+                      proto := tcp | udp,
+                      tls_mode => tls | starttls | starttls_required | undefined,
+                      tls_module => atom(),
+                      handlers => [module()]}.
+-export_type([facts/0, listener/0]).
+
+%% Whether the source can run in this node (its host's modules are loaded).
+-callback available() -> boolean().
+%% The facts it can see.
+-callback facts() -> facts().
+%% Whether the host's configuration enables the service, or `unknown'.
+-callback service_configured() -> boolean() | unknown.
+
+%% @doc The facts of this node: the VM's, overlaid with the host source's.
+-spec collect() -> facts().
+collect() ->
+    Vm = guarded(mongoose_system_metrics_vm),
+    case host_source() of
+        none -> Vm;
+        Source -> maps:merge(Vm, guarded(Source))
+    end.
+
+%% @doc The host source to use: `facts_source' from the application environment, or,
+%% with `auto', none until a host adapter is available.
+-spec host_source() -> module() | none.
+host_source() ->
+    case application:get_env(mongoose_system_metrics, facts_source, auto) of
+        auto -> none;
+        Module when is_atom(Module) -> available(Module)
+    end.
+
+%% @doc Whether the service is configured on this node: the host's configuration says,
+%% or else whether `service_mongoose_system_metrics:start/1' was called.
+-spec is_configured() -> boolean().
+is_configured() ->
+    Host = case host_source() of
+               none -> unknown;
+               Source -> try Source:service_configured() catch _:_ -> unknown end
+           end,
+    case Host of
+        unknown -> application:get_env(mongoose_system_metrics, service_configured, false);
+        Known -> Known
+    end.
+
+%% @doc Remembers that the service was configured (started, even with `report = false').
+-spec mark_configured(boolean()) -> ok.
+mark_configured(Configured) ->
+    application:set_env(mongoose_system_metrics, service_configured, Configured).
+
+available(Module) ->
+    case code:ensure_loaded(Module) of
+        {module, Module} ->
+            case catch Module:available() of
+                true -> Module;
+                _ -> none
+            end;
+        _ ->
+            none
+    end.
+
+%% A failing source gives no facts; the reason is logged once per source and reason,
+%% without the facts themselves (they may hold private values).
+guarded(Source) ->
+    try Source:facts() of
+        Facts when is_map(Facts) -> Facts;
+        Other -> failed(Source, {bad_return, type_of(Other)})
+    catch
+        Class:Reason -> failed(Source, {Class, reason_summary(Reason)})
+    end.
+
+failed(Source, Why) ->
+    Key = {?MODULE, failed, Source, Why},
+    case persistent_term:get(Key, false) of
+        true -> ok;
+        false ->
+            persistent_term:put(Key, true),
+            mongoose_system_metrics_notice:log(
+              warning, #{what => system_metrics_facts_failed, source => Source, reason => Why})
+    end,
+    #{}.
+
+reason_summary(Reason) when is_atom(Reason) -> Reason;
+reason_summary(Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(element(1, Reason)) ->
+    element(1, Reason);
+reason_summary(Reason) -> type_of(Reason).
+
+type_of(Term) when is_list(Term) -> list;
+type_of(Term) when is_tuple(Term) -> tuple;
+type_of(Term) when is_binary(Term) -> binary;
+type_of(Term) when is_integer(Term) -> integer;
+type_of(_) -> other.

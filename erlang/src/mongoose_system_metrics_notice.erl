@@ -1,0 +1,66 @@
+%% @doc What the operator is told through OTP `logger': the consent notices of DESIGN.md
+%% section 6 (warning level, so they show even where the level is set to warning) and
+%% the service's other events. All are structured reports with a `what' key.
+-module(mongoose_system_metrics_notice).
+
+-export([report_transparency/1, system_metrics_disabled/0, option_warning/1, log/2,
+         transparency_text/1, disabled_text/0, format_report/1]).
+
+-define(POLICY, "https://esl.github.io/MongooseDocs/latest/operation-and-maintenance/System-Metrics-Privacy-Policy/").
+
+%% @doc The notice for a service that runs without an explicit `report' option.
+-spec report_transparency(binary()) -> ok.
+report_transparency(ReportFile) ->
+    warning(#{what => report_transparency,
+              text => transparency_text(ReportFile),
+              report_filename => ReportFile}).
+
+%% @doc The notice for a node where the service is not configured at all.
+-spec system_metrics_disabled() -> ok.
+system_metrics_disabled() ->
+    warning(#{what => system_metrics_disabled, text => disabled_text()}).
+
+%% @doc A remark about the options that were accepted, e.g. a misspelt alias.
+-spec option_warning(binary()) -> ok.
+option_warning(Text) ->
+    warning(#{what => system_metrics_option_warning, text => Text}).
+
+-spec transparency_text(binary()) -> binary().
+transparency_text(ReportFile) ->
+    text(["This MongooseIM node sends an anonymous usage report (which features are in use, "
+     "never who uses them or what they say) so that its maintainers know where to focus. "
+     "What is sent, and how to see, redirect or switch it off, is in the privacy policy:\n"
+     "- MongooseIM docs - ", ?POLICY, "\n"
+     "- doc/privacy.md of mongoose_system_metrics\n"
+     "Each report is also written to ", ReportFile, "\n"
+     "To keep reporting without this notice set report = true, and to stop reporting set "
+     "report = false, in [services.service_mongoose_system_metrics]."]).
+
+-spec disabled_text() -> binary().
+disabled_text() ->
+    text(["The anonymous usage report of MongooseIM is off: service_mongoose_system_metrics is "
+     "not in the configuration. The report would tell the maintainers which features are "
+     "used, never who uses them. To keep it off without this notice, add to your config file:\n"
+     "  [services.service_mongoose_system_metrics]\n"
+     "    report = false\n"
+     "Privacy policy: MongooseIM docs - ", ?POLICY, " and doc/privacy.md of mongoose_system_metrics."]).
+
+%% @doc `report_cb' of our log events: the text first, then the other fields.
+-spec format_report(logger:report()) -> {io:format(), [term()]}.
+format_report(#{text := Text} = Report) ->
+    Rest = maps:without([text], Report),
+    {"~ts ~0p", [Text, Rest]};
+format_report(Report) ->
+    {"~0p", [Report]}.
+
+text(Chardata) ->
+    unicode:characters_to_binary(Chardata).
+
+warning(Report) ->
+    log(warning, Report).
+
+%% @doc Logs a structured report. No `domain' metadata: OTP's default handler drops
+%% events of domains it does not know, and these must reach the operator.
+-spec log(logger:level(), logger:report()) -> ok.
+log(Level, Report) ->
+    logger:log(Level, Report, #{report_cb => fun ?MODULE:format_report/1}).

@@ -1,0 +1,63 @@
+%% @doc The facts any BEAM node can show: uptime, the product's version, the number of
+%% connected nodes, the loaded `gen_mod' modules and the listening TCP sockets.
+-module(mongoose_system_metrics_vm).
+-behaviour(mongoose_system_metrics_facts).
+
+-export([available/0, facts/0, service_configured/0]).
+
+-spec available() -> true.
+available() ->
+    true.
+
+-spec service_configured() -> unknown.
+service_configured() ->
+    unknown.
+
+-spec facts() -> mongoose_system_metrics_facts:facts().
+facts() ->
+    {UptimeMs, _} = statistics(wall_clock),
+    Base = #{uptime_ms => UptimeMs,
+             node_count => length(nodes()) + 1,
+             modules => #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])},
+             listeners => [#{proto => tcp} || _ <- listening_sockets()]},
+    case version() of
+        undefined -> Base;
+        Vsn -> Base#{version => Vsn}
+    end.
+
+version() ->
+    App = application:get_env(mongoose_system_metrics, product_application, mongooseim),
+    case application:get_key(App, vsn) of
+        {ok, Vsn} -> Vsn;
+        undefined -> undefined
+    end.
+
+%% Loaded modules that declare the gen_mod behaviour, as MongooseIM modules do.
+gen_mods() ->
+    [M || {M, _} <- code:all_loaded(), declares(M, gen_mod)].
+
+declares(Module, Behaviour) ->
+    try Module:module_info(attributes) of
+        Attributes ->
+            lists:member(Behaviour, proplists:get_value(behaviour, Attributes, []) ++
+                                    proplists:get_value(behavior, Attributes, []))
+    catch
+        _:_ -> false
+    end.
+
+%% Listening TCP sockets, leaving out the one Erlang distribution listens on.
+listening_sockets() ->
+    Distribution = whereis(net_kernel),
+    [Port || Port <- erlang:ports(),
+             erlang:port_info(Port, name) =:= {name, "tcp_inet"},
+             is_listening(Port, Distribution)].
+
+is_listening(Port, Distribution) ->
+    try inet:info(Port) of
+        #{states := States, owner := Owner} ->
+            lists:member(listen, States) andalso Owner =/= Distribution;
+        _ ->
+            false
+    catch
+        _:_ -> false
+    end.

@@ -1,0 +1,258 @@
+%% @doc `service_mongoose_system_metrics': MongooseIM's anonymous usage report.
+%%
+%% This process owns the timers and the consent notices; it collects the node's facts
+%% (`mongoose_system_metrics_facts') and hands them to the Rust core
+%% (`service_mongoose_system_metrics_nif'), which builds, anonymises, sends and writes the
+%% report off the schedulers and answers with a message. The process never holds an API
+%% secret: the options are validated and installed by the core before it starts, so no
+%% crash report can show them.
+-module(service_mongoose_system_metrics).
+-behaviour(gen_server).
+
+%% API.
+-export([start/1, stop/0, report_now/0, last_report/0, preview/0, verify_if_configured/0]).
+-export([start_link/1]).
+
+%% gen_server.
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-type options() :: #{atom() | binary() => term()} | [atom() | {atom() | binary(), term()}].
+-type report() :: service_mongoose_system_metrics_nif:report().
+-type start_error() :: service_mongoose_system_metrics_nif:options_error()
+                     | {already_started, pid()}
+                     | term().
+-export_type([options/0, report/0]).
+
+%% A cycle gives up waiting for the core after this long. Delivery has its own, shorter
+%% bounds (a connect and a request timeout, a one-minute deadline); this only guards
+%% against a cycle that never reports back.
+-define(CYCLE_TIMEOUT, 90000).
+-define(CALL_TIMEOUT, (?CYCLE_TIMEOUT + 5000)).
+
+-record(cycle, {ref :: reference(),
+                watchdog :: reference(),
+                waiting = [] :: [gen_server:from()]}).
+
+-record(state, {periodic_report :: pos_integer(),
+                timer :: reference(),
+                cycle :: #cycle{} | undefined}).
+
+%% API.
+
+%% @doc Starts the service under this application's supervisor, starting the
+%% application first if needed (MongooseIM calls this in a node where it may not be).
+%% Returns `ignore' when `report = false'. Bad options give `{error, Reason}' naming the
+%% option, and leave a running service and the VM untouched.
+-spec start(options()) -> {ok, pid()} | ignore | {error, start_error()}.
+start(Options) ->
+    case application:ensure_all_started(mongoose_system_metrics) of
+        {ok, _} ->
+            %% One start at a time: the core holds one configuration per VM.
+            global:trans({{?MODULE, start}, self()}, fun() -> start_locked(Options) end, [node()]);
+        {error, Reason} ->
+            {error, Reason}
+    end.
+
+%% @doc Stops the service; its timers end and cycles in flight are cancelled.
+-spec stop() -> ok.
+stop() ->
+    case whereis(?MODULE) of
+        undefined -> ok;
+        Pid -> _ = mongoose_system_metrics_sup:stop_service(Pid), ok
+    end,
+    mongoose_system_metrics_facts:mark_configured(false),
+    stop_core().
+
+%% @doc Collects the facts now, sends them to every destination, writes the report
+%% file and returns the report. When a cycle is already under way, waits for it instead
+%% of starting another.
+-spec report_now() -> {ok, report()} | {error, term()}.
+report_now() ->
+    try
+        gen_server:call(?MODULE, report_now, ?CALL_TIMEOUT)
+    catch
+        exit:{noproc, _} -> {error, not_running};
+        exit:{timeout, _} -> {error, timeout}
+    end.
+
+%% @doc The last report a cycle finished on this node.
+-spec last_report() -> {ok, report()} | {error, no_report}.
+last_report() ->
+    case core(fun() -> service_mongoose_system_metrics_nif:last_report() end) of
+        {error, not_loaded} -> {error, no_report};
+        Result -> Result
+    end.
+
+%% @doc What a cycle would send now: the same events and destinations, but nothing is
+%% sent or written.
+-spec preview() -> {ok, report()} | {error, term()}.
+preview() ->
+    case whereis(?MODULE) of
+        undefined -> {error, not_running};
+        _ -> service_mongoose_system_metrics_nif:preview(mongoose_system_metrics_facts:collect())
+    end.
+
+%% @doc MongooseIM's start-up hook: when the service is not configured, log the
+%% "opted out" notice (which says how to silence it) and return `ignore'.
+-spec verify_if_configured() -> ok | ignore.
+verify_if_configured() ->
+    case mongoose_system_metrics_facts:is_configured() of
+        true -> ok;
+        false ->
+            mongoose_system_metrics_notice:system_metrics_disabled(),
+            ignore
+    end.
+
+%% @private
+-spec start_link(service_mongoose_system_metrics_nif:started()) -> {ok, pid()} | {error, term()}.
+start_link(Started) ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, Started, []).
+
+%% gen_server.
+
+%% @private
+-spec init(service_mongoose_system_metrics_nif:started()) -> {ok, #state{}}.
+init(#{initial_report := Initial, periodic_report := Periodic}) ->
+    process_flag(trap_exit, true),
+    {ok, #state{periodic_report = Periodic, timer = erlang:send_after(Initial, self(), cycle_due)}}.
+
+%% @private
+-spec handle_call(report_now | term(), gen_server:from(), #state{}) ->
+          {noreply, #state{}} | {reply, {error, unknown_call}, #state{}}.
+handle_call(report_now, From, #state{cycle = undefined} = State) ->
+    {noreply, start_cycle([From], State)};
+handle_call(report_now, From, #state{cycle = #cycle{waiting = Waiting} = Cycle} = State) ->
+    {noreply, State#state{cycle = Cycle#cycle{waiting = [From | Waiting]}}};
+handle_call(_Request, _From, State) ->
+    {reply, {error, unknown_call}, State}.
+
+%% @private
+-spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
+handle_cast(_Request, State) ->
+    {noreply, State}.
+
+%% @private
+-spec handle_info(term(), #state{}) -> {noreply, #state{}}.
+handle_info(cycle_due, #state{periodic_report = Periodic} = State) ->
+    Rearmed = State#state{timer = erlang:send_after(Periodic, self(), cycle_due)},
+    case State#state.cycle of
+        undefined ->
+            {noreply, start_cycle([], Rearmed)};
+        #cycle{} ->
+            %% A slow delivery never piles cycles up: this one is skipped.
+            log(notice, #{what => system_metrics_cycle_skipped,
+                          text => <<"the previous report is still being delivered">>}),
+            {noreply, Rearmed}
+    end;
+handle_info({mongoose_system_metrics_report, Ref, Result},
+            #state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting}} = State) ->
+    _ = erlang:cancel_timer(Watchdog),
+    reply_all(Waiting, outcome(Result)),
+    {noreply, State#state{cycle = undefined}};
+handle_info({cycle_timeout, Ref}, #state{cycle = #cycle{ref = Ref, waiting = Waiting}} = State) ->
+    log(warning, #{what => system_metrics_cycle_timeout,
+                   text => <<"the report cycle did not finish in time; giving up on it">>}),
+    reply_all(Waiting, {error, timeout}),
+    {noreply, State#state{cycle = undefined}};
+handle_info(_Stale, State) ->
+    %% Results and watchdogs of cycles already settled.
+    {noreply, State}.
+
+%% @private
+-spec terminate(term(), #state{}) -> ok.
+terminate(Reason, _State) when Reason =:= normal; Reason =:= shutdown ->
+    stop_core();
+terminate({shutdown, _}, _State) ->
+    stop_core();
+terminate(_Crash, _State) ->
+    %% A crash keeps the core's configuration, so the restarted process can go on.
+    ok.
+
+%% Internal.
+
+start_locked(Options) ->
+    case whereis(?MODULE) of
+        Pid when is_pid(Pid) ->
+            {error, {already_started, Pid}};
+        undefined ->
+            case core(fun() -> service_mongoose_system_metrics_nif:start(start_argument(Options)) end) of
+                {ok, #{mode := off}} ->
+                    mongoose_system_metrics_facts:mark_configured(true),
+                    ignore;
+                {ok, Started} ->
+                    mongoose_system_metrics_facts:mark_configured(true),
+                    announce(Started),
+                    mongoose_system_metrics_sup:start_service(Started);
+                {error, Reason} ->
+                    {error, Reason}
+            end
+    end.
+
+start_argument(Options) ->
+    #{options => Options,
+      built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, undefined),
+      report_dir => log_dir()}.
+
+%% The directory of the first file log handler, as MongooseIM puts its logs there.
+log_dir() ->
+    Files = [File || #{config := #{file := File}} <- logger:get_handler_config()],
+    case Files of
+        [File | _] -> filename:dirname(File);
+        [] -> undefined
+    end.
+
+announce(#{notice := Notice, report_file := ReportFile, warnings := Warnings}) ->
+    [mongoose_system_metrics_notice:option_warning(W) || W <- Warnings],
+    case Notice of
+        true -> mongoose_system_metrics_notice:report_transparency(ReportFile);
+        false -> ok
+    end.
+
+start_cycle(Waiting, State) ->
+    Facts = mongoose_system_metrics_facts:collect(),
+    case service_mongoose_system_metrics_nif:report_now(Facts) of
+        {ok, Ref} ->
+            Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
+            State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting}};
+        {error, Reason} ->
+            log(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
+            reply_all(Waiting, {error, Reason}),
+            State
+    end.
+
+outcome({ok, Report, FileResult}) ->
+    log_failures(Report),
+    case FileResult of
+        ok -> ok;
+        {error, Why} -> log(warning, #{what => system_metrics_report_file_failed, text => Why})
+    end,
+    {ok, Report};
+outcome({error, Why}) ->
+    log(warning, #{what => system_metrics_cycle_failed, text => Why}),
+    {error, Why}.
+
+%% Delivery failures are expected in closed networks: notice level, one line each.
+log_failures(#{<<"destinations">> := Destinations}) ->
+    [log(notice, #{what => system_metrics_delivery_failed, destination => Id, text => Error})
+     || #{<<"id">> := Id, <<"result">> := <<"failed">>, <<"error">> := Error} <- Destinations],
+    ok.
+
+reply_all(Waiting, Reply) ->
+    [gen_server:reply(From, Reply) || From <- Waiting],
+    ok.
+
+stop_core() ->
+    _ = core(fun() -> service_mongoose_system_metrics_nif:stop() end),
+    ok.
+
+%% The NIF library may be missing (a broken build); say so instead of crashing.
+core(Call) ->
+    try
+        Call()
+    catch
+        error:nif_not_loaded -> {error, not_loaded};
+        error:undef -> {error, not_loaded}
+    end.
+
+log(Level, Report) ->
+    mongoose_system_metrics_notice:log(Level, Report).

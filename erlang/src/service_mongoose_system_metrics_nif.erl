@@ -1,0 +1,64 @@
+%% @private
+%% @doc The NIF surface of the Rust core. Kept apart from the service so the service
+%% module can be reloaded on its own (the NIF library cannot be upgraded in place).
+%%
+%% Erlang tests call these directly with hand-made facts:
+%% `start/1' validates and installs the configuration; `report_now/1' returns
+%% `{ok, Ref}' at once and later sends the caller
+%% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
+-module(service_mongoose_system_metrics_nif).
+
+-export([start/1, stop/0, report_now/1, preview/1, last_report/0]).
+
+-on_load(load/0).
+
+-type start_argument() :: #{options := map() | list(),
+                            built_in_tracking_id => term(),
+                            report_dir => file:filename_all() | undefined}.
+-type started() :: #{mode := on | off,
+                     notice := boolean(),
+                     initial_report := non_neg_integer(),
+                     periodic_report := pos_integer(),
+                     report_file := binary(),
+                     client_id := binary() | null,
+                     destinations := [binary()],
+                     warnings := [binary()]}.
+-type options_error() :: {invalid_option, atom() | binary(), binary()}
+                       | {unknown_option, atom() | binary(), binary()}
+                       | {invalid_options, binary()}.
+-type facts_error() :: {invalid_fact, atom() | binary(), binary()}.
+-type report() :: #{binary() => term()}.
+-export_type([start_argument/0, started/0, options_error/0, facts_error/0, report/0]).
+
+-spec load() -> ok | {error, term()}.
+load() ->
+    erlang:load_nif(filename:join(priv_dir(), "libmongoose_system_metrics_nif"), 0).
+
+priv_dir() ->
+    case code:priv_dir(mongoose_system_metrics) of
+        {error, bad_name} ->
+            %% Loaded from a bare -pa path whose directory is not named after the app.
+            filename:join(filename:dirname(filename:dirname(code:which(?MODULE))), "priv");
+        Dir ->
+            Dir
+    end.
+
+-spec start(start_argument()) -> {ok, started()} | {error, options_error()}.
+start(_Argument) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec stop() -> ok.
+stop() ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec report_now(map()) -> {ok, reference()} | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+report_now(_Facts) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec preview(map()) -> {ok, report()} | {error, facts_error() | not_started}.
+preview(_Facts) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec last_report() -> {ok, report()} | {error, no_report}.
+last_report() ->
+    erlang:nif_error(nif_not_loaded).

@@ -1,0 +1,221 @@
+//! The service's whole configuration: the operator's options plus what the Erlang side
+//! knows about the node (the built-in destination from the application environment and
+//! the log directory), resolved into one immutable [`ServiceConfig`].
+
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::destination::{self, Destination};
+use crate::options::{self, OptionsError};
+use crate::value::Value;
+
+/// The report file's name, in the log directory unless `report_file` says otherwise.
+pub const REPORT_FILE_NAME: &str = "system_metrics_report.json";
+/// Used when the node has no file log handler, or only the filesystem root.
+pub const FALLBACK_REPORT_DIR: &str = "log";
+
+/// What the operator agreed to (DESIGN.md section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// No `report` key: report, and say so once in the log.
+    Notified,
+    /// `report = true`: report silently.
+    Given,
+    /// `report = false`: do not run at all.
+    Refused,
+}
+
+/// Everything a running service needs, resolved once at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// Whether to report, and whether to log the notice.
+    pub consent: Consent,
+    /// Delay before the first report, in milliseconds.
+    pub initial_report_ms: u64,
+    /// Interval between reports, in milliseconds.
+    pub periodic_report_ms: u64,
+    /// The built-in destination first, then the operator's, without duplicates.
+    pub destinations: Vec<Destination>,
+    /// Base URL of both protocols.
+    pub base_url: Url,
+    /// Absolute path of the report file.
+    pub report_file: PathBuf,
+    /// Remarks the Erlang side logs once at start.
+    pub warnings: Vec<String>,
+}
+
+/// Builds the configuration from the start argument of the NIF:
+/// `#{options := Opts, built_in_tracking_id => TrackingId | undefined, report_dir => Dir}`.
+///
+/// # Errors
+/// [`OptionsError`] naming the option (or start argument) that is wrong.
+pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig, OptionsError> {
+    let Value::Map(pairs) = argument else {
+        return Err(OptionsError::Malformed(format!(
+            "start/1 expects #{{options => Options}}, got {}",
+            argument.render()
+        )));
+    };
+    let mut opts = None;
+    let mut built_in = None;
+    let mut report_dir = None;
+    for (key, value) in pairs {
+        match key.name().as_deref() {
+            Some("options") => opts = Some(value),
+            Some("built_in_tracking_id") => built_in = Some(value).filter(|v| !v.is_atom("undefined")),
+            Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
+            _ => {
+                return Err(OptionsError::Malformed(format!(
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir",
+                    key.render()
+                )))
+            }
+        }
+    }
+    let opts = opts.ok_or_else(|| OptionsError::Malformed("start/1 needs the key options".into()))?;
+    let parsed = options::parse(opts)?;
+    let mut warnings = parsed.warnings;
+    let built_in = match built_in {
+        None => Vec::new(),
+        Some(value) => {
+            let parsed = destination::parse(value).map_err(|e| OptionsError::Invalid {
+                option: Value::atom("default_tracking_id"),
+                message: format!("default_tracking_id (application environment): {}", e.0),
+            })?;
+            warnings.extend(parsed.warnings);
+            parsed.destinations
+        }
+    };
+    let report_dir = match report_dir {
+        None => None,
+        Some(value) => Some(value.text().map(PathBuf::from).ok_or_else(|| {
+            OptionsError::Malformed(format!("report_dir must be a path, got {}", value.render()))
+        })?),
+    };
+    let opts = parsed.options;
+    let report_file = cwd.join(
+        opts.report_file.unwrap_or_else(|| default_report_dir(report_dir.as_deref()).join(REPORT_FILE_NAME)),
+    );
+    Ok(ServiceConfig {
+        consent: match opts.report {
+            None => Consent::Notified,
+            Some(true) => Consent::Given,
+            Some(false) => Consent::Refused,
+        },
+        initial_report_ms: opts.initial_report_ms,
+        periodic_report_ms: opts.periodic_report_ms,
+        destinations: without_duplicates(built_in.into_iter().chain(opts.tracking_ids), &mut warnings),
+        base_url: opts.google_analytics_url,
+        report_file,
+        warnings,
+    })
+}
+
+/// The log directory, unless it is missing or the filesystem root.
+fn default_report_dir(log_dir: Option<&Path>) -> PathBuf {
+    match log_dir {
+        Some(dir) if !dir.as_os_str().is_empty() && dir.parent().is_some() => dir.to_path_buf(),
+        _ => PathBuf::from(FALLBACK_REPORT_DIR),
+    }
+}
+
+fn without_duplicates(
+    all: impl Iterator<Item = Destination>,
+    warnings: &mut Vec<String>,
+) -> Vec<Destination> {
+    let mut kept: Vec<Destination> = Vec::new();
+    for destination in all {
+        if kept.iter().any(|d| d.id() == destination.id()) {
+            warnings.push(format!(
+                "tracking id {} is configured more than once; reports go to it once",
+                destination.id()
+            ));
+        } else {
+            kept.push(destination);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(pairs: Vec<(&str, Value)>) -> Result<ServiceConfig, OptionsError> {
+        let argument = Value::Map(pairs.into_iter().map(|(k, v)| (Value::atom(k), v)).collect());
+        from_start_argument(&argument, Path::new("/srv/mim"))
+    }
+
+    fn ga4(id: &str) -> Value {
+        Value::Map(vec![
+            (Value::atom("id"), Value::charlist(id)),
+            (Value::atom("secret"), Value::charlist("s")),
+        ])
+    }
+
+    #[test]
+    fn consent_follows_the_report_option() {
+        let with = |opts: Value| start(vec![("options", opts)]).unwrap().consent;
+        assert_eq!(with(Value::List(vec![])), Consent::Notified);
+        assert_eq!(with(Value::List(vec![Value::atom("report")])), Consent::Given);
+        assert_eq!(with(Value::List(vec![Value::atom("no_report")])), Consent::Refused);
+    }
+
+    #[test]
+    fn report_file_defaults_to_the_log_dir_and_never_the_root() {
+        let file = |dir: Option<Value>| {
+            let mut pairs = vec![("options", Value::List(vec![]))];
+            pairs.extend(dir.map(|d| ("report_dir", d)));
+            start(pairs).unwrap().report_file
+        };
+        assert_eq!(
+            file(Some(Value::charlist("/var/log/mongooseim"))),
+            PathBuf::from("/var/log/mongooseim/system_metrics_report.json")
+        );
+        assert_eq!(
+            file(Some(Value::charlist("/"))),
+            PathBuf::from("/srv/mim/log/system_metrics_report.json")
+        );
+        assert_eq!(file(None), PathBuf::from("/srv/mim/log/system_metrics_report.json"));
+        assert_eq!(
+            file(Some(Value::atom("undefined"))),
+            PathBuf::from("/srv/mim/log/system_metrics_report.json")
+        );
+        let explicit = start(vec![(
+            "options",
+            Value::List(vec![Value::Tuple(vec![Value::atom("report_file"), Value::charlist("r.json")])]),
+        )])
+        .unwrap();
+        assert_eq!(explicit.report_file, PathBuf::from("/srv/mim/r.json"));
+    }
+
+    #[test]
+    fn built_in_destination_comes_first_and_duplicates_go() {
+        let options = Value::Map(vec![(
+            Value::atom("tracking_id"),
+            Value::List(vec![ga4("G-USER"), ga4("G-BUILTIN")]),
+        )]);
+        let config = start(vec![("options", options), ("built_in_tracking_id", ga4("G-BUILTIN"))]).unwrap();
+        let ids: Vec<&str> = config.destinations.iter().map(Destination::id).collect();
+        assert_eq!(ids, ["G-BUILTIN", "G-USER"]);
+        assert!(config.warnings[0].contains("G-BUILTIN is configured more than once"));
+    }
+
+    #[test]
+    fn bad_built_in_destination_is_named() {
+        let err = start(vec![("options", Value::List(vec![])), ("built_in_tracking_id", Value::Integer(1))])
+            .unwrap_err();
+        assert!(err.to_string().starts_with("default_tracking_id (application environment):"), "{err}");
+    }
+
+    #[test]
+    fn malformed_start_arguments_are_refused() {
+        assert!(from_start_argument(&Value::List(vec![]), Path::new("/")).is_err());
+        assert!(start(vec![]).unwrap_err().to_string().contains("needs the key options"));
+        assert!(start(vec![("options", Value::List(vec![])), ("colour", Value::Integer(1))])
+            .unwrap_err()
+            .to_string()
+            .contains("unknown start/1 key colour"));
+    }
+}

@@ -1,0 +1,297 @@
+//! Where reports go: GA4 properties (measurement id + API secret) and legacy Universal
+//! Analytics tracking ids, parsed from the `tracking_id` option and the built-in default.
+//!
+//! The API secret lives in [`Secret`], which cannot be printed, serialised or compared
+//! by accident: it leaves this crate only inside a request URL.
+
+use std::fmt;
+
+use crate::value::Value;
+
+/// A GA4 Measurement Protocol API secret. Its `Debug` output is redacted and it has no
+/// `Display`, so it cannot end up in a log line, an error or the report.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for building a request URL and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// One place a report is sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A GA4 property, reached over the Measurement Protocol.
+    Ga4 {
+        /// The measurement id, e.g. `G-B4S18X6KY5`.
+        measurement_id: String,
+        /// The Measurement Protocol API secret.
+        secret: Secret,
+    },
+    /// A Universal Analytics property (`UA-XXXX-Y`), as in old configuration files.
+    UniversalAnalytics {
+        /// The tracking id.
+        tracking_id: String,
+    },
+}
+
+impl Destination {
+    /// The public id of the destination: safe to log, show and write to the report.
+    pub fn id(&self) -> &str {
+        match self {
+            Destination::Ga4 { measurement_id, .. } => measurement_id,
+            Destination::UniversalAnalytics { tracking_id } => tracking_id,
+        }
+    }
+
+    /// The protocol name used in the report: `ga4` or `universal_analytics`.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Destination::Ga4 { .. } => "ga4",
+            Destination::UniversalAnalytics { .. } => "universal_analytics",
+        }
+    }
+}
+
+/// What is wrong with a tracking id value, in words that fit after "tracking_id: ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingIdError(pub String);
+
+/// A tracking id value accepted with a remark for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The destinations, in the order given.
+    pub destinations: Vec<Destination>,
+    /// Remarks worth a warning, e.g. an id that does not look like a GA4 id.
+    pub warnings: Vec<String>,
+}
+
+const MAX_ID_LEN: usize = 64;
+const MAX_SECRET_LEN: usize = 128;
+const EXPECTED: &str =
+    "#{id => \"G-XXXXXXXXXX\", secret => \"...\"}, a legacy \"UA-XXXX-Y\" string, or a list of these";
+
+/// Parses a `tracking_id` value: a GA4 map, a legacy UA string, or a list of them.
+///
+/// # Errors
+/// Names what is wrong; the secret itself is never part of the message.
+pub fn parse(value: &Value) -> Result<Parsed, TrackingIdError> {
+    let mut parsed = Parsed { destinations: Vec::new(), warnings: Vec::new() };
+    match value {
+        Value::List(items) if value.text().is_none() && !is_proplist_form(items) => {
+            for item in items {
+                parse_one(item, &mut parsed)?;
+            }
+        }
+        single => parse_one(single, &mut parsed)?,
+    }
+    Ok(parsed)
+}
+
+fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
+    if let Some(text) = value.text() {
+        return parse_text(&text, value).map(|d| into.destinations.push(d));
+    }
+    let pairs: Vec<(&Value, &Value)> = match value {
+        Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+        Value::List(items) if is_proplist_form(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Tuple(kv) => Some((&kv[0], &kv[1])),
+                _ => None,
+            })
+            .collect(),
+        other => return Err(TrackingIdError(format!("expected {EXPECTED}, got {}", other.render()))),
+    };
+    let mut id = None;
+    let mut secret = None;
+    for (key, val) in pairs {
+        match key.name().as_deref() {
+            Some("id") if id.is_none() => id = Some(val),
+            Some("secret") if secret.is_none() => secret = Some(val),
+            Some(name @ ("id" | "secret")) => return Err(TrackingIdError(format!("{name} is given twice"))),
+            _ => {
+                return Err(TrackingIdError(format!(
+                    "unknown key {} in a GA4 tracking id; expected only id and secret",
+                    key.render()
+                )))
+            }
+        }
+    }
+    let (Some(id), Some(secret)) = (id, secret) else {
+        let missing = if id.is_none() { "id" } else { "secret" };
+        return Err(TrackingIdError(format!(
+            "a GA4 tracking id needs both id and secret; {missing} is missing"
+        )));
+    };
+    let measurement_id = id.text().filter(|t| is_safe_id(t)).ok_or_else(|| {
+        TrackingIdError(format!(
+            "id must be a non-empty string of letters, digits, '-' and '_' (at most {MAX_ID_LEN}), got {}",
+            id.render()
+        ))
+    })?;
+    // Never render the secret: say only what kind of value it was.
+    let secret = secret
+        .text()
+        .filter(|t| is_safe_secret(t))
+        .ok_or_else(|| {
+            TrackingIdError(format!(
+                "secret must be a non-empty string of printable ASCII without spaces (at most {MAX_SECRET_LEN}); the value given is not shown"
+            ))
+        })?;
+    if !looks_like_ga4(&measurement_id) {
+        into.warnings.push(format!(
+            "tracking_id id {measurement_id:?} does not look like a GA4 measurement id (G-XXXXXXXXXX); reports are sent to it as GA4 anyway"
+        ));
+    }
+    into.destinations.push(Destination::Ga4 { measurement_id, secret: Secret(secret) });
+    Ok(())
+}
+
+fn parse_text(text: &str, value: &Value) -> Result<Destination, TrackingIdError> {
+    if is_universal_analytics(text) {
+        return Ok(Destination::UniversalAnalytics { tracking_id: text.to_owned() });
+    }
+    if looks_like_ga4(text) {
+        return Err(TrackingIdError(format!(
+            "the GA4 measurement id {text:?} needs its API secret: #{{id => {text:?}, secret => \"...\"}}"
+        )));
+    }
+    Err(TrackingIdError(format!("expected {EXPECTED}, got {}", value.render())))
+}
+
+/// `[{id, _}, {secret, _}]`: the proplist spelling of one GA4 map.
+fn is_proplist_form(items: &[Value]) -> bool {
+    !items.is_empty()
+        && items.iter().all(|item| {
+            matches!(item, Value::Tuple(kv) if kv.len() == 2
+                && matches!(kv[0].name().as_deref(), Some("id" | "secret")))
+        })
+}
+
+fn is_safe_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_ID_LEN
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn is_safe_secret(text: &str) -> bool {
+    !text.is_empty() && text.len() <= MAX_SECRET_LEN && text.chars().all(|c| c.is_ascii_graphic())
+}
+
+fn looks_like_ga4(text: &str) -> bool {
+    text.strip_prefix("G-")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// `UA-<account>-<property>`, both parts digits.
+fn is_universal_analytics(text: &str) -> bool {
+    let mut parts = text.split('-');
+    parts.next() == Some("UA")
+        && parts.next().is_some_and(all_digits)
+        && parts.next().is_some_and(all_digits)
+        && parts.next().is_none()
+}
+
+fn all_digits(part: &str) -> bool {
+    !part.is_empty() && part.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ga4_map(id: Value, secret: Value) -> Value {
+        Value::Map(vec![(Value::atom("id"), id), (Value::atom("secret"), secret)])
+    }
+
+    fn err(value: &Value) -> String {
+        parse(value).expect_err("should be refused").0
+    }
+
+    #[test]
+    fn accepts_ga4_maps_with_charlists_or_binaries() {
+        let parsed = parse(&ga4_map(Value::charlist("G-12345678"), Value::binary("s3cr3t"))).unwrap();
+        assert_eq!(
+            parsed.destinations,
+            vec![Destination::Ga4 { measurement_id: "G-12345678".into(), secret: Secret("s3cr3t".into()) }]
+        );
+        assert!(parsed.warnings.is_empty());
+    }
+
+    #[test]
+    fn accepts_binary_keys_and_proplist_form() {
+        let binary_keys = Value::Map(vec![
+            (Value::binary("secret"), Value::binary("x")),
+            (Value::binary("id"), Value::binary("G-1")),
+        ]);
+        assert_eq!(parse(&binary_keys).unwrap().destinations[0].id(), "G-1");
+        let proplist = Value::List(vec![
+            Value::Tuple(vec![Value::atom("id"), Value::charlist("G-2")]),
+            Value::Tuple(vec![Value::atom("secret"), Value::charlist("y")]),
+        ]);
+        assert_eq!(parse(&proplist).unwrap().destinations[0].id(), "G-2");
+    }
+
+    #[test]
+    fn accepts_legacy_ua_and_lists() {
+        let list = Value::List(vec![
+            Value::charlist("UA-151671255-3"),
+            ga4_map(Value::binary("G-ABC"), Value::binary("s")),
+        ]);
+        let parsed = parse(&list).unwrap();
+        assert_eq!(parsed.destinations.len(), 2);
+        assert_eq!(parsed.destinations[0].protocol(), "universal_analytics");
+        assert_eq!(parsed.destinations[1].protocol(), "ga4");
+        assert!(parse(&Value::List(vec![])).unwrap().destinations.is_empty());
+    }
+
+    #[test]
+    fn odd_ga4_id_is_accepted_with_a_warning() {
+        // MongooseIM's own test suite configures an id that is not G-shaped.
+        let parsed = parse(&ga4_map(Value::charlist("UA-EXTRA-TRACKING-ID"), Value::charlist("s"))).unwrap();
+        assert_eq!(parsed.destinations[0].id(), "UA-EXTRA-TRACKING-ID");
+        assert!(parsed.warnings[0].contains("does not look like a GA4 measurement id"));
+    }
+
+    #[test]
+    fn refuses_incomplete_or_malformed_ids() {
+        let only_id = Value::Map(vec![(Value::atom("id"), Value::charlist("G-1"))]);
+        assert!(err(&only_id).contains("secret is missing"));
+        let only_secret = Value::Map(vec![(Value::atom("secret"), Value::charlist("s"))]);
+        assert!(err(&only_secret).contains("id is missing"));
+        assert!(err(&ga4_map(Value::Integer(1), Value::charlist("s"))).contains("got 1"));
+        assert!(err(&Value::charlist("G-123")).contains("needs its API secret"));
+        assert!(err(&Value::charlist("hello")).contains("got \"hello\""));
+        assert!(err(&Value::charlist("UA-12-x")).contains("expected"));
+        let extra = Value::Map(vec![
+            (Value::atom("id"), Value::charlist("G-1")),
+            (Value::atom("secret"), Value::charlist("s")),
+            (Value::atom("name"), Value::charlist("n")),
+        ]);
+        assert!(err(&extra).contains("unknown key name"));
+    }
+
+    #[test]
+    fn a_bad_secret_is_never_echoed() {
+        let message = err(&ga4_map(Value::charlist("G-1"), Value::charlist("has space")));
+        assert!(message.contains("secret must be"));
+        assert!(!message.contains("has space"));
+        let message = err(&ga4_map(Value::charlist("G-1"), Value::Integer(42)));
+        assert!(!message.contains("42"));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let d = Destination::Ga4 { measurement_id: "G-1".into(), secret: Secret("topsecret".into()) };
+        assert!(!format!("{d:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,417 @@
+//! Turns [`Facts`] into GA4 events (DESIGN.md section 5), applying the anonymisation
+//! rules: only names from [`crate::known`] leave the node; everything else is counted.
+//! Host names, domains, paths and option values never reach an event.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::facts::{Facts, Listener};
+use crate::known;
+use crate::value::Value;
+
+/// A parameter value: GA4 takes strings and numbers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Param {
+    /// A count.
+    Int(u64),
+    /// A name or a formatted value.
+    Str(String),
+}
+
+impl From<&str> for Param {
+    fn from(text: &str) -> Self {
+        Param::Str(text.to_owned())
+    }
+}
+
+impl From<u64> for Param {
+    fn from(n: u64) -> Self {
+        Param::Int(n)
+    }
+}
+
+/// One GA4 event. Parameters are kept sorted, so every encoding of an event (request
+/// body, report file, preview) has the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Event {
+    /// The event name, e.g. `cluster`.
+    pub name: String,
+    /// The parameters.
+    pub params: BTreeMap<String, Param>,
+}
+
+impl Event {
+    fn new<const N: usize>(name: &str, params: [(&str, Param); N]) -> Event {
+        Event { name: name.to_owned(), params: params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+    }
+}
+
+const ENABLED: &str = "enabled";
+const C2S_LISTENER: &str = "mongoose_c2s_listener";
+const MAX_VERSION_LEN: usize = 40;
+
+/// Builds the events of one report, in a fixed order.
+pub fn build(facts: &Facts) -> Vec<Event> {
+    let mut events = Vec::new();
+    if let Some(n) = facts.host_type_count {
+        events.push(Event::new("host_count", [("value", n.into())]));
+    }
+    if let Some(n) = facts.domain_count {
+        events.push(Event::new("domain_count", [("value", n.into())]));
+    }
+    if let Some(host_types) = &facts.modules {
+        let mut custom = BTreeSet::new();
+        let mut with_opts = Vec::new();
+        for host_type in host_types {
+            for (module, opts) in &host_type.modules {
+                if known::contains(known::MODULES, module) {
+                    with_opts.push(module_event(module, opts));
+                } else {
+                    custom.insert(module.as_str());
+                }
+            }
+        }
+        with_opts.sort();
+        events.extend(with_opts);
+        events.push(Event::new("custom_module_count", [("value", (custom.len() as u64).into())]));
+    }
+    events.extend(cluster(facts));
+    if let Some(listeners) = &facts.listeners {
+        events.extend(enabled_set("http_api", http_apis(listeners)));
+        events.extend(enabled_set("transport_mechanism", transports(listeners)));
+        events.extend(tls_options(listeners));
+    }
+    if let Some(pools) = &facts.outgoing_pools {
+        events.extend(outgoing_pools(pools));
+    }
+    events
+}
+
+fn module_event(module: &str, opts: &Value) -> Event {
+    let mut event = Event::new("module_with_opt", [("module", module.into())]);
+    for (key, allowed) in [
+        ("backend", known::BACKENDS),
+        ("online_backend", known::BACKENDS),
+        ("api_version", known::API_VERSIONS),
+    ] {
+        if let Some(value) = option(opts, key).and_then(Value::name) {
+            if known::contains(allowed, &value) {
+                event.params.insert(key.to_owned(), Param::Str(value));
+            }
+        }
+    }
+    event
+}
+
+/// An option of a module, from a map or a proplist; anything odd reads as absent.
+fn option<'a>(opts: &'a Value, key: &str) -> Option<&'a Value> {
+    match opts {
+        Value::Map(pairs) => pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v),
+        Value::List(items) => items.iter().find_map(|item| match item {
+            Value::Tuple(kv) if kv.len() == 2 && kv[0].is_atom(key) => Some(&kv[1]),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn cluster(facts: &Facts) -> Option<Event> {
+    let mut params = BTreeMap::new();
+    if let Some(ms) = facts.uptime_ms {
+        params.insert("uptime".to_owned(), Param::Str(format_uptime(ms)));
+    }
+    if let Some(version) = facts.version.as_deref().and_then(clean_version) {
+        params.insert("version".to_owned(), Param::Str(version));
+    }
+    if let Some(n) = facts.components {
+        params.insert("component".to_owned(), Param::Int(n));
+    }
+    if let Some(n) = facts.node_count {
+        params.insert("node_number".to_owned(), Param::Int(n));
+    }
+    if let Some(path) = &facts.config_file {
+        params.insert("config_type".to_owned(), Param::Str(config_type(path).to_owned()));
+    }
+    (!params.is_empty()).then(|| Event { name: "cluster".to_owned(), params })
+}
+
+/// `DDDD-HH:MM:SS`, days zero-padded to four digits, as MongooseIM formats uptime.
+pub fn format_uptime(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{:04}-{:02}:{:02}:{:02}", s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60)
+}
+
+/// A version string with only version characters, or nothing.
+fn clean_version(version: &str) -> Option<String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_');
+    (!version.is_empty() && version.len() <= MAX_VERSION_LEN && version.chars().all(ok))
+        .then(|| version.to_owned())
+}
+
+/// `toml`, `cfg` or `unknown_config_type`, from the file's extension; the path stays here.
+pub fn config_type(path: &str) -> &'static str {
+    match std::path::Path::new(path).extension().and_then(|e| e.to_str()) {
+        Some("toml") => "toml",
+        Some("cfg") => "cfg",
+        _ => "unknown_config_type",
+    }
+}
+
+fn http_apis(listeners: &[Listener]) -> BTreeSet<&str> {
+    listeners
+        .iter()
+        .flat_map(|l| &l.handlers)
+        .map(String::as_str)
+        .filter(|h| known::contains(known::HTTP_APIS, h))
+        .collect()
+}
+
+fn transports(listeners: &[Listener]) -> BTreeSet<&'static str> {
+    let mut found = BTreeSet::new();
+    for listener in listeners {
+        for handler in &listener.handlers {
+            match handler.as_str() {
+                "mongoose_bosh_handler" | "mod_bosh" => found.insert("bosh"),
+                "mongoose_websocket_handler" | "mod_websockets" => found.insert("websockets"),
+                _ => false,
+            };
+        }
+        if is_client_listener(listener) {
+            found.insert("tcp");
+            match listener.tls_mode.as_deref() {
+                Some("tls") => found.insert("tls"),
+                Some("starttls" | "starttls_required") => found.insert("starttls"),
+                _ => false,
+            };
+        }
+    }
+    found
+}
+
+/// A TCP listener that serves clients: a c2s listener, or one the VM cannot name.
+fn is_client_listener(listener: &Listener) -> bool {
+    listener.proto == "tcp" && listener.module.as_deref().is_none_or(|m| m == C2S_LISTENER)
+}
+
+fn enabled_set(name: &str, keys: BTreeSet<&str>) -> Option<Event> {
+    (!keys.is_empty()).then(|| Event {
+        name: name.to_owned(),
+        params: keys.into_iter().map(|k| (k.to_owned(), Param::from(ENABLED))).collect(),
+    })
+}
+
+fn tls_options(listeners: &[Listener]) -> Vec<Event> {
+    const MODES: [&str; 3] = ["starttls", "starttls_required", "tls"];
+    const TLS_MODULES: [&str; 2] = ["fast_tls", "just_tls"];
+    let pairs: BTreeSet<(&str, &str)> = listeners
+        .iter()
+        .filter(|l| is_client_listener(l))
+        .filter_map(|l| {
+            let mode = l.tls_mode.as_deref().filter(|m| MODES.contains(m))?;
+            let module = l.tls_module.as_deref().filter(|m| TLS_MODULES.contains(m)).unwrap_or("just_tls");
+            Some((mode, module))
+        })
+        .collect();
+    pairs
+        .into_iter()
+        .map(|(mode, module)| Event::new("tls_option", [("mode", mode.into()), ("module", module.into())]))
+        .collect()
+}
+
+/// One event per pool type with the number of pools; unknown types are counted as `other`.
+fn outgoing_pools(pools: &[String]) -> Vec<Event> {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for pool in pools {
+        let name = if known::contains(known::POOL_TYPES, pool) { pool.as_str() } else { "other" };
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(name, n)| Event::new("outgoing_pool", [("value", name.into()), ("count", n.into())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::HostTypeModules;
+
+    fn names(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    fn param<'a>(event: &'a Event, key: &str) -> Option<&'a Param> {
+        event.params.get(key)
+    }
+
+    fn opts(pairs: &[(&str, Value)]) -> Value {
+        Value::Map(pairs.iter().map(|(k, v)| (Value::atom(k), v.clone())).collect())
+    }
+
+    #[test]
+    fn uptime_is_days_hours_minutes_seconds() {
+        assert_eq!(format_uptime(0), "0000-00:00:00");
+        assert_eq!(format_uptime(300_000), "0000-00:05:00");
+        assert_eq!(format_uptime(((2 * 86_400) + (3 * 3600) + (4 * 60) + 5) * 1000 + 999), "0002-03:04:05");
+        assert_eq!(format_uptime(10_000 * 86_400_000), "10000-00:00:00");
+    }
+
+    #[test]
+    fn config_type_comes_from_the_extension() {
+        assert_eq!(config_type("/etc/mongooseim/mongooseim.toml"), "toml");
+        assert_eq!(config_type("mongooseim.cfg"), "cfg");
+        assert_eq!(config_type("/etc/secret-host.example.com/conf"), "unknown_config_type");
+    }
+
+    #[test]
+    fn no_facts_no_events() {
+        assert!(build(&Facts::default()).is_empty());
+    }
+
+    #[test]
+    fn cluster_event_merges_what_is_known() {
+        let facts = Facts {
+            uptime_ms: Some(61_000),
+            version: Some("6.8.0".into()),
+            node_count: Some(2),
+            components: Some(1),
+            config_file: Some("/etc/mongooseim.toml".into()),
+            ..Facts::default()
+        };
+        let events = build(&facts);
+        assert_eq!(names(&events), ["cluster"]);
+        let c = &events[0];
+        assert_eq!(param(c, "uptime"), Some(&Param::from("0000-00:01:01")));
+        assert_eq!(param(c, "version"), Some(&Param::from("6.8.0")));
+        assert_eq!(param(c, "node_number"), Some(&Param::Int(2)));
+        assert_eq!(param(c, "component"), Some(&Param::Int(1)));
+        assert_eq!(param(c, "config_type"), Some(&Param::from("toml")));
+    }
+
+    #[test]
+    fn odd_versions_are_left_out() {
+        for odd in ["", "6.8 (built on host.example.com)", &"9".repeat(41)] {
+            let facts = Facts { version: Some(odd.into()), ..Facts::default() };
+            assert!(build(&facts).is_empty(), "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn known_modules_are_named_with_safe_options_and_custom_ones_only_counted() {
+        let host_a = HostTypeModules {
+            modules: vec![
+                (
+                    "mod_vcard".into(),
+                    opts(&[("backend", Value::atom("rdbms")), ("host", Value::binary("vjud.example.com"))]),
+                ),
+                (
+                    "mod_muc".into(),
+                    opts(&[("backend", Value::atom("mnesia")), ("online_backend", Value::atom("cets"))]),
+                ),
+                ("mod_secret_sauce".into(), opts(&[])),
+                ("mod_mam".into(), opts(&[("backend", Value::atom("my_custom_backend"))])),
+            ],
+        };
+        let host_b = HostTypeModules {
+            modules: vec![
+                (
+                    "mod_push_service_mongoosepush".into(),
+                    Value::List(vec![Value::Tuple(vec![Value::atom("api_version"), Value::binary("v3")])]),
+                ),
+                ("mod_secret_sauce".into(), Value::Other("pid")),
+                ("mod_other_custom".into(), Value::Other("reference")),
+                ("mod_ping".into(), Value::Tuple(vec![Value::Other("pid")])),
+            ],
+        };
+        let facts = Facts { modules: Some(vec![host_a, host_b]), ..Facts::default() };
+        let events = build(&facts);
+        let json = serde_json::to_string(&events).unwrap();
+        for private in ["mod_secret_sauce", "mod_other_custom", "vjud.example.com", "my_custom_backend"] {
+            assert!(!json.contains(private), "{private} leaked: {json}");
+        }
+        let modules: Vec<_> = events.iter().filter(|e| e.name == "module_with_opt").collect();
+        assert_eq!(modules.len(), 5);
+        let muc = modules.iter().find(|e| param(e, "module") == Some(&Param::from("mod_muc"))).unwrap();
+        assert_eq!(param(muc, "online_backend"), Some(&Param::from("cets")));
+        let push = modules
+            .iter()
+            .find(|e| param(e, "module") == Some(&Param::from("mod_push_service_mongoosepush")))
+            .unwrap();
+        assert_eq!(param(push, "api_version"), Some(&Param::from("v3")));
+        let mam = modules.iter().find(|e| param(e, "module") == Some(&Param::from("mod_mam"))).unwrap();
+        assert_eq!(mam.params.len(), 1, "an unknown backend is not reported");
+        let custom = events.iter().find(|e| e.name == "custom_module_count").unwrap();
+        assert_eq!(param(custom, "value"), Some(&Param::Int(2)), "distinct custom modules");
+    }
+
+    #[test]
+    fn listeners_give_apis_transports_and_tls_options() {
+        let c2s = |tls: Option<&str>| Listener {
+            module: Some("mongoose_c2s_listener".into()),
+            proto: "tcp".into(),
+            tls_mode: tls.map(Into::into),
+            ..Listener::default()
+        };
+        let http = Listener {
+            module: Some("ejabberd_cowboy".into()),
+            proto: "tcp".into(),
+            handlers: vec![
+                "mongoose_bosh_handler".into(),
+                "mongoose_graphql_handler".into(),
+                "my_private_api".into(),
+            ],
+            ..Listener::default()
+        };
+        let s2s = Listener {
+            module: Some("mongoose_s2s_listener".into()),
+            proto: "tcp".into(),
+            tls_mode: Some("tls".into()),
+            ..Listener::default()
+        };
+        let facts = Facts {
+            listeners: Some(vec![c2s(Some("starttls")), c2s(Some("tls")), c2s(Some("tls")), http, s2s]),
+            ..Facts::default()
+        };
+        let events = build(&facts);
+        assert_eq!(names(&events), ["http_api", "transport_mechanism", "tls_option", "tls_option"]);
+        let keys = |e: &Event| e.params.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&events[0]), ["mongoose_bosh_handler", "mongoose_graphql_handler"]);
+        assert_eq!(keys(&events[1]), ["bosh", "starttls", "tcp", "tls"]);
+        assert_eq!(param(&events[2], "mode"), Some(&Param::from("starttls")));
+        assert_eq!(param(&events[3], "mode"), Some(&Param::from("tls")));
+        assert_eq!(param(&events[3], "module"), Some(&Param::from("just_tls")));
+    }
+
+    #[test]
+    fn a_plain_tcp_listener_is_the_tcp_transport_and_empty_sets_send_nothing() {
+        let raw = Listener { proto: "tcp".into(), ..Listener::default() };
+        let events = build(&Facts { listeners: Some(vec![raw]), ..Facts::default() });
+        assert_eq!(names(&events), ["transport_mechanism"]);
+        assert!(build(&Facts { listeners: Some(vec![]), ..Facts::default() }).is_empty());
+    }
+
+    #[test]
+    fn pools_are_counted_per_type_and_unknown_types_are_other() {
+        let pools = ["rdbms", "http", "rdbms", "my_pool_type"].map(String::from).to_vec();
+        let events = build(&Facts { outgoing_pools: Some(pools), ..Facts::default() });
+        let pairs: Vec<_> =
+            events.iter().map(|e| (param(e, "value").cloned(), param(e, "count").cloned())).collect();
+        assert_eq!(
+            pairs,
+            [
+                (Some(Param::from("http")), Some(Param::Int(1))),
+                (Some(Param::from("other")), Some(Param::Int(1))),
+                (Some(Param::from("rdbms")), Some(Param::Int(2))),
+            ]
+        );
+    }
+
+    #[test]
+    fn host_and_domain_counts() {
+        let events = build(&Facts { host_type_count: Some(3), domain_count: Some(7), ..Facts::default() });
+        assert_eq!(names(&events), ["host_count", "domain_count"]);
+        assert_eq!(param(&events[1], "value"), Some(&Param::Int(7)));
+    }
+}

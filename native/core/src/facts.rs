@@ -1,0 +1,284 @@
+//! The raw facts the Erlang side collects from the VM and MongooseIM, checked and typed.
+//!
+//! Facts may hold private things (host names, custom module names, file paths); they
+//! never leave this crate as such. [`crate::events`] turns them into anonymous events.
+//! Every fact is optional: a fact the node cannot show is left out, and so is its event.
+
+use thiserror::Error;
+
+use crate::value::Value;
+
+/// The facts of one node, as typed data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// Wall-clock uptime of the node, in milliseconds.
+    pub uptime_ms: Option<u64>,
+    /// Version of the product application.
+    pub version: Option<String>,
+    /// Number of nodes in the cluster, this one included.
+    pub node_count: Option<u64>,
+    /// Number of host types (their names are counted, never kept).
+    pub host_type_count: Option<u64>,
+    /// Number of domains, static and dynamic.
+    pub domain_count: Option<u64>,
+    /// Modules in use, per host type.
+    pub modules: Option<Vec<HostTypeModules>>,
+    /// Listeners of the node.
+    pub listeners: Option<Vec<Listener>>,
+    /// Types of the outgoing connection pools, one entry per pool.
+    pub outgoing_pools: Option<Vec<String>>,
+    /// Number of connected external XMPP components.
+    pub components: Option<u64>,
+    /// Path of the configuration file (only its type is reported).
+    pub config_file: Option<String>,
+}
+
+/// The modules enabled for one host type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTypeModules {
+    /// Module name and its options, as given (a map or a proplist, possibly odd).
+    pub modules: Vec<(String, Value)>,
+}
+
+/// One listener.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listener {
+    /// The listener module, e.g. `mongoose_c2s_listener`; `None` when the VM cannot tell.
+    pub module: Option<String>,
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// `tls`, `starttls` or `starttls_required` when TLS is configured.
+    pub tls_mode: Option<String>,
+    /// The TLS library, e.g. `just_tls`.
+    pub tls_module: Option<String>,
+    /// HTTP handler modules of an HTTP listener.
+    pub handlers: Vec<String>,
+}
+
+/// A fact with a wrong shape.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct FactsError {
+    /// The fact's key, as text.
+    pub fact: String,
+    /// Names the fact, the value and what was expected.
+    pub message: String,
+}
+
+/// The fact keys, in the order facts are documented.
+pub const FACT_NAMES: [&str; 10] = [
+    "uptime_ms",
+    "version",
+    "node_count",
+    "host_types",
+    "domain_count",
+    "modules",
+    "listeners",
+    "outgoing_pools",
+    "components",
+    "config_file",
+];
+
+const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
+
+/// Checks and types a facts map.
+///
+/// # Errors
+/// [`FactsError`] for the first fact that is unknown or has the wrong shape.
+pub fn parse(value: &Value) -> Result<Facts, FactsError> {
+    let Value::Map(pairs) = value else {
+        return Err(error("facts", format!("facts must be a map, got {}", value.render())));
+    };
+    let mut facts = Facts::default();
+    for (key, val) in pairs {
+        let name = key.name().unwrap_or_else(|| key.render());
+        let bad =
+            |expected: &str| error(&name, format!("fact {name} = {}: expected {expected}", val.render()));
+        match name.as_str() {
+            "uptime_ms" => facts.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+            "version" => facts.version = Some(val.name().ok_or_else(|| bad("a string"))?),
+            "node_count" => {
+                facts.node_count =
+                    Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
+            }
+            "host_types" => match val {
+                Value::List(items) => facts.host_type_count = Some(items.len() as u64),
+                _ => return Err(bad("a list of host types")),
+            },
+            "domain_count" => {
+                facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?)
+            }
+            "modules" => {
+                facts.modules = Some(modules(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
+            }
+            "listeners" => facts.listeners = Some(listeners(&name, val)?),
+            "outgoing_pools" => {
+                facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
+            }
+            "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+            "config_file" => facts.config_file = Some(val.text().ok_or_else(|| bad("a file path string"))?),
+            _ => {
+                return Err(error(
+                    &name,
+                    format!("unknown fact {}; the facts are {}", key.render(), FACT_NAMES.join(", ")),
+                ))
+            }
+        }
+    }
+    Ok(facts)
+}
+
+fn count(value: &Value) -> Option<u64> {
+    match value {
+        Value::Integer(n) => u64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+fn names(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::List(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Atom(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
+    let Value::Map(host_types) = value else { return None };
+    host_types
+        .iter()
+        .map(|(_host_type, modules)| match modules {
+            Value::Map(pairs) => pairs
+                .iter()
+                .map(|(module, opts)| match module {
+                    Value::Atom(name) => Some((name.clone(), opts.clone())),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(|modules| HostTypeModules { modules }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn listeners(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {
+    let Value::List(items) = value else {
+        return Err(error(
+            name,
+            format!("fact {name} = {}: expected a list of listener maps", value.render()),
+        ));
+    };
+    items.iter().map(|item| listener(name, item)).collect()
+}
+
+fn listener(name: &str, value: &Value) -> Result<Listener, FactsError> {
+    let bad = |what: String| error(name, format!("fact {name}: {what} in listener {}", value.render()));
+    let Value::Map(pairs) = value else {
+        return Err(bad("expected a map".into()));
+    };
+    let mut listener = Listener::default();
+    let mut proto = None;
+    for (key, val) in pairs {
+        let atom = || match val {
+            Value::Atom(a) if a != "undefined" => Ok(Some(a.clone())),
+            Value::Atom(_) => Ok(None),
+            _ => Err(bad(format!("{} must be an atom", key.render()))),
+        };
+        match key.name().as_deref() {
+            Some("module") => listener.module = atom()?,
+            Some("proto") => proto = atom()?,
+            Some("tls_mode") => listener.tls_mode = atom()?,
+            Some("tls_module") => listener.tls_module = atom()?,
+            Some("handlers") => {
+                listener.handlers =
+                    names(val).ok_or_else(|| bad("handlers must be a list of atoms".into()))?
+            }
+            _ => {
+                return Err(bad(format!(
+                    "unknown key {}; listener keys are {}",
+                    key.render(),
+                    LISTENER_KEYS.join(", ")
+                )))
+            }
+        }
+    }
+    listener.proto = proto.ok_or_else(|| bad("proto is missing".into()))?;
+    Ok(listener)
+}
+
+fn error(fact: &str, message: String) -> FactsError {
+    FactsError { fact: fact.to_owned(), message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(pairs: Vec<(&str, Value)>) -> Result<Facts, FactsError> {
+        parse(&Value::Map(pairs.into_iter().map(|(k, v)| (Value::atom(k), v)).collect()))
+    }
+
+    #[test]
+    fn empty_facts_are_fine() {
+        assert_eq!(facts(vec![]).unwrap(), Facts::default());
+    }
+
+    #[test]
+    fn typed_facts_are_read() {
+        let modules = Value::Map(vec![(
+            Value::binary("localhost"),
+            Value::Map(vec![(
+                Value::atom("mod_vcard"),
+                Value::Map(vec![(Value::atom("backend"), Value::atom("rdbms"))]),
+            )]),
+        )]);
+        let listener = Value::Map(vec![
+            (Value::atom("module"), Value::atom("mongoose_c2s_listener")),
+            (Value::atom("proto"), Value::atom("tcp")),
+            (Value::atom("tls_mode"), Value::atom("starttls")),
+        ]);
+        let f = facts(vec![
+            ("uptime_ms", Value::Integer(1000)),
+            ("version", Value::charlist("6.8.0")),
+            ("node_count", Value::Integer(3)),
+            ("host_types", Value::List(vec![Value::binary("a"), Value::binary("b")])),
+            ("modules", modules),
+            ("listeners", Value::List(vec![listener])),
+            ("outgoing_pools", Value::List(vec![Value::atom("rdbms")])),
+            ("config_file", Value::charlist("/etc/mongooseim.toml")),
+        ])
+        .unwrap();
+        assert_eq!(f.uptime_ms, Some(1000));
+        assert_eq!(f.version.as_deref(), Some("6.8.0"));
+        assert_eq!(f.host_type_count, Some(2));
+        assert_eq!(f.modules.unwrap()[0].modules[0].0, "mod_vcard");
+        let l = &f.listeners.unwrap()[0];
+        assert_eq!((l.proto.as_str(), l.tls_mode.as_deref()), ("tcp", Some("starttls")));
+        assert_eq!(f.outgoing_pools.unwrap(), ["rdbms"]);
+    }
+
+    #[test]
+    fn bad_facts_are_named() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("uptime_ms", Value::Integer(-5), "fact uptime_ms = -5: expected a non-negative integer"),
+            ("node_count", Value::Integer(0), "fact node_count = 0: expected a positive integer"),
+            ("host_types", Value::Integer(1), "expected a list of host types"),
+            ("modules", Value::List(vec![]), "expected #{HostType => #{Module => Opts}}"),
+            ("listeners", Value::List(vec![Value::Map(vec![])]), "proto is missing"),
+            ("outgoing_pools", Value::List(vec![Value::Integer(1)]), "pool types"),
+            ("config_file", Value::Integer(1), "file path"),
+            ("colour", Value::Integer(1), "unknown fact colour"),
+        ];
+        for (name, value, words) in cases {
+            let err = facts(vec![(name, value)]).unwrap_err();
+            assert_eq!(err.fact, name);
+            assert!(err.message.contains(words), "{}", err.message);
+        }
+        assert!(parse(&Value::List(vec![])).is_err());
+    }
+}

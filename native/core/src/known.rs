@@ -1,0 +1,144 @@
+//! The names that may leave a node: modules, HTTP APIs, backends and pool types that ship
+//! with open-source MongooseIM. Anything not listed here is counted, never named.
+//!
+//! The module list is MongooseIM 6.x's `gen_mod` implementations (`src/**/mod_*.erl`),
+//! including those that do not declare the `mongoose_module_metrics` behaviour, which the
+//! original service wrongly counted as custom.
+
+/// Open-source MongooseIM modules (`gen_mod` implementations), sorted.
+pub const MODULES: &[&str] = &[
+    "mod_adhoc",
+    "mod_amp",
+    "mod_auth_token",
+    "mod_bind2",
+    "mod_blocking",
+    "mod_blocklist",
+    "mod_bosh",
+    "mod_broadcast",
+    "mod_cache_users",
+    "mod_caps",
+    "mod_carboncopy",
+    "mod_csi",
+    "mod_disco",
+    "mod_domain_isolation",
+    "mod_event_pusher",
+    "mod_event_pusher_http",
+    "mod_event_pusher_push",
+    "mod_event_pusher_rabbit",
+    "mod_event_pusher_sns",
+    "mod_extdisco",
+    "mod_external_filter",
+    "mod_fast_auth_token",
+    "mod_global_distrib",
+    "mod_global_distrib_bounce",
+    "mod_global_distrib_disco",
+    "mod_global_distrib_hosts_refresher",
+    "mod_global_distrib_mapping",
+    "mod_global_distrib_receiver",
+    "mod_global_distrib_utils",
+    "mod_http_upload",
+    "mod_inbox",
+    "mod_keystore",
+    "mod_last",
+    "mod_mam",
+    "mod_mam_cache_user",
+    "mod_mam_cassandra_arch",
+    "mod_mam_cassandra_prefs",
+    "mod_mam_elasticsearch_arch",
+    "mod_mam_mnesia_prefs",
+    "mod_mam_muc",
+    "mod_mam_muc_cassandra_arch",
+    "mod_mam_muc_elasticsearch_arch",
+    "mod_mam_muc_rdbms_arch",
+    "mod_mam_muc_rdbms_arch_async",
+    "mod_mam_pm",
+    "mod_mam_rdbms_arch",
+    "mod_mam_rdbms_arch_async",
+    "mod_mam_rdbms_prefs",
+    "mod_mam_rdbms_user",
+    "mod_muc",
+    "mod_muc_light",
+    "mod_muc_light_cache",
+    "mod_muc_log",
+    "mod_offline",
+    "mod_offline_chatmarkers",
+    "mod_offline_stub",
+    "mod_ping",
+    "mod_presence",
+    "mod_privacy",
+    "mod_private",
+    "mod_pubsub",
+    "mod_pubsub_old",
+    "mod_push_service_mongoosepush",
+    "mod_register",
+    "mod_roster",
+    "mod_sasl2",
+    "mod_shared_roster_ldap",
+    "mod_sic",
+    "mod_smart_markers",
+    "mod_stanzaid",
+    "mod_stream_management",
+    "mod_time",
+    "mod_vcard",
+    "mod_version",
+    "mod_websockets",
+];
+
+/// HTTP handlers of the open-source product, reported by `http_api`.
+pub const HTTP_APIS: &[&str] = &[
+    "mongoose_admin_api",
+    "mongoose_bosh_handler",
+    "mongoose_client_api",
+    "mongoose_graphql_handler",
+    "mongoose_prometheus_handler",
+    "mongoose_websocket_handler",
+];
+
+/// Values of `backend`, `online_backend` and similar options that may be reported.
+pub const BACKENDS: &[&str] = &[
+    "cassandra",
+    "cets",
+    "elasticsearch",
+    "http",
+    "ldap",
+    "mnesia",
+    "push",
+    "rabbit",
+    "rdbms",
+    "rdbms_async",
+    "redis",
+    "riak",
+    "s3",
+    "sns",
+];
+
+/// Values of `api_version` (mod_push_service_mongoosepush).
+pub const API_VERSIONS: &[&str] = &["v2", "v3"];
+
+/// Outgoing pool types of the open-source product.
+pub const POOL_TYPES: &[&str] = &["cassandra", "elastic", "http", "ldap", "rabbit", "rdbms", "redis"];
+
+/// Whether `name` appears in the sorted list `list`.
+pub fn contains(list: &[&str], name: &str) -> bool {
+    list.binary_search(&name).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted_and_unique_so_binary_search_works() {
+        for list in [MODULES, HTTP_APIS, BACKENDS, API_VERSIONS, POOL_TYPES] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn lookup_is_exact() {
+        assert!(contains(MODULES, "mod_vcard"));
+        assert!(!contains(MODULES, "mod_vcard_custom"));
+        assert!(!contains(MODULES, "MOD_VCARD"));
+        assert!(contains(HTTP_APIS, "mongoose_graphql_handler"));
+    }
+}

@@ -1,0 +1,23 @@
+//! The core of `service_mongoose_system_metrics`: everything that decides what is
+//! reported and how, as plain Rust that `cargo test` checks without a BEAM.
+//!
+//! Data flows one way: [`options`] and [`config`] validate the service options;
+//! [`facts`] types the raw facts the Erlang side collects; [`events`] turns them into
+//! anonymous GA4 events using the allowlists of [`known`]; [`ga4`] encodes the requests;
+//! [`delivery`] sends them; [`report`] and [`atomic_file`] write the report file; and
+//! [`reporter`] runs the whole cycle on the small [`runtime`].
+
+pub mod atomic_file;
+pub mod client_id;
+pub mod config;
+pub mod delivery;
+pub mod destination;
+pub mod events;
+pub mod facts;
+pub mod ga4;
+pub mod known;
+pub mod options;
+pub mod report;
+pub mod reporter;
+pub mod runtime;
+pub mod value;

@@ -1,0 +1,142 @@
+//! The report: the events exactly as sent, with the metadata an operator needs to trust
+//! it (schema version, time, client id, each destination's outcome). It is the content of
+//! `system_metrics_report.json` and, as an Erlang map, the answer of `last_report/0`.
+//! It never holds a secret, a host name or a path.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::events::Event;
+
+/// Version of the report's layout; bumped whenever a field is added or changed.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One report, as built by a cycle or a preview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the report was built, RFC 3339 in UTC.
+    pub generated_at: String,
+    /// The anonymous client id the events were sent with.
+    pub client_id: String,
+    /// The events, in the order sent.
+    pub events: Vec<Event>,
+    /// What happened at each destination.
+    pub destinations: Vec<Outcome>,
+}
+
+/// What happened to a report at one destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The public id (measurement or tracking id), never the secret.
+    pub id: String,
+    /// `ga4` or `universal_analytics`.
+    pub protocol: &'static str,
+    /// The result.
+    pub result: Delivery,
+    /// Requests the report needs at this destination.
+    pub requests: usize,
+    /// Requests answered with a 2xx status.
+    pub delivered: usize,
+    /// The last HTTP status received, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why delivery failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result at one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Every request was answered with a 2xx status.
+    Delivered,
+    /// A request failed; the ones after it were not sent.
+    Failed,
+    /// Nothing was sent, on purpose (see `error`).
+    Skipped,
+    /// A preview: nothing was sent.
+    NotSent,
+}
+
+impl Report {
+    /// A report built now.
+    pub fn new(client_id: &str, events: Vec<Event>, destinations: Vec<Outcome>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            client_id: client_id.to_owned(),
+            events,
+            destinations,
+        }
+    }
+
+    /// The report as a JSON value (objects with sorted keys).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a report always encodes")
+    }
+
+    /// The bytes of the report file: pretty JSON and a final newline.
+    pub fn file_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(&self.to_json()).expect("a report always encodes");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Param;
+
+    fn sample() -> Report {
+        let event = Event {
+            name: "host_count".into(),
+            params: [("value".to_owned(), Param::Int(2))].into_iter().collect(),
+        };
+        let outcome = Outcome {
+            id: "G-1".into(),
+            protocol: "ga4",
+            result: Delivery::Failed,
+            requests: 1,
+            delivered: 0,
+            status: Some(500),
+            error: Some("HTTP status 500".into()),
+        };
+        Report::new("cid", vec![event], vec![outcome])
+    }
+
+    #[test]
+    fn json_mirrors_the_fields() {
+        let json = sample().to_json();
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["client_id"], "cid");
+        assert_eq!(json["events"][0], serde_json::json!({"name": "host_count", "params": {"value": 2}}));
+        assert_eq!(json["destinations"][0]["result"], "failed");
+        assert_eq!(json["destinations"][0]["status"], 500);
+        let time = json["generated_at"].as_str().unwrap();
+        assert!(humantime::parse_rfc3339(time).is_ok(), "{time}");
+    }
+
+    #[test]
+    fn file_bytes_parse_back_to_the_same_json() {
+        let report = sample();
+        let bytes = report.file_bytes();
+        assert!(bytes.ends_with(b"}\n"));
+        let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(parsed, report.to_json());
+    }
+
+    #[test]
+    fn absent_status_and_error_are_left_out() {
+        let mut report = sample();
+        report.destinations[0].status = None;
+        report.destinations[0].error = None;
+        let json = report.to_json();
+        let keys: Vec<_> = json["destinations"][0].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["delivered", "id", "protocol", "requests", "result"]);
+    }
+}

@@ -1,0 +1,264 @@
+//! One running reporter: the resolved configuration, the client id, and the cycles in
+//! flight. A cycle builds the events from the facts, delivers them to every destination,
+//! writes the report file and hands the result to a callback; it runs on the core's
+//! [`runtime`](crate::runtime), never on the caller's thread.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::task::AbortHandle;
+
+use crate::client_id;
+use crate::config::ServiceConfig;
+use crate::delivery::{self, Policy};
+use crate::events;
+use crate::facts::Facts;
+use crate::report::Report;
+use crate::{atomic_file, runtime};
+
+/// The result of one cycle, as handed to the callback.
+#[derive(Debug)]
+pub enum Cycle {
+    /// The report was built and delivery attempted; `file_error` tells whether the
+    /// report file could be written.
+    Done {
+        /// The report, with each destination's outcome.
+        report: Arc<Report>,
+        /// Why the report file could not be written, if it could not.
+        file_error: Option<String>,
+    },
+    /// The cycle did not finish: it panicked or was cancelled by [`Reporter::stop`].
+    Failed(String),
+}
+
+/// A started reporter.
+#[derive(Debug)]
+pub struct Reporter {
+    config: Arc<ServiceConfig>,
+    client_id: String,
+    policy: Policy,
+    in_flight: Mutex<Vec<AbortHandle>>,
+}
+
+impl Reporter {
+    /// Starts a reporter: loads or makes the client id (blocking file I/O).
+    /// Returns remarks for the log, such as a client id file that cannot be saved.
+    pub fn start(config: ServiceConfig) -> (Reporter, Vec<String>) {
+        let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
+        let reporter = Reporter {
+            config: Arc::new(config),
+            client_id: loaded.id,
+            policy: Policy::default(),
+            in_flight: Mutex::new(Vec::new()),
+        };
+        (reporter, loaded.warning.into_iter().collect())
+    }
+
+    /// Replaces the delivery time limits (tests use short ones).
+    pub fn with_policy(mut self, policy: Policy) -> Reporter {
+        self.policy = policy;
+        self
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// The anonymous client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The report a cycle would send for these facts; nothing is sent or written.
+    pub fn preview(&self, facts: &Facts) -> Report {
+        let events = events::build(facts);
+        let planned = delivery::planned(&self.config.destinations, &self.client_id, &events);
+        Report::new(&self.client_id, events, planned)
+    }
+
+    /// Runs a cycle on the core's runtime and calls `done` with its result, exactly once.
+    ///
+    /// # Errors
+    /// When the runtime cannot be started; `done` is then not called.
+    pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
+        let runtime = runtime::get()?;
+        let (config, client_id, policy) = (Arc::clone(&self.config), self.client_id.clone(), self.policy);
+        let work = runtime.spawn(run_cycle(config, client_id, facts, policy));
+        let abort = work.abort_handle();
+        runtime.spawn(async move {
+            done(match work.await {
+                Ok((report, file_error)) => Cycle::Done { report: Arc::new(report), file_error },
+                Err(e) if e.is_panic() => {
+                    Cycle::Failed(format!("the cycle panicked: {}", panic_text(e.into_panic())))
+                }
+                Err(_) => Cycle::Failed("the cycle was cancelled".to_owned()),
+            });
+        });
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        in_flight.retain(|h| !h.is_finished());
+        in_flight.push(abort);
+        Ok(())
+    }
+
+    /// Cancels every cycle in flight; their callbacks get [`Cycle::Failed`].
+    pub fn stop(&self) {
+        for handle in self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+            handle.abort();
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn run_cycle(
+    config: Arc<ServiceConfig>,
+    client_id: String,
+    facts: Facts,
+    policy: Policy,
+) -> (Report, Option<String>) {
+    let events = events::build(&facts);
+    let outcomes =
+        delivery::deliver(&config.base_url, &config.destinations, &client_id, &events, policy).await;
+    let report = Report::new(&client_id, events, outcomes);
+    let bytes = report.file_bytes();
+    let path = config.report_file.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        atomic_file::replace(&path, &bytes)
+            .map_err(|e| format!("cannot write report file {}: {e}", path.display()))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
+    (report, written.err())
+}
+
+fn panic_text(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atomic_file::tests::temp_dir;
+    use crate::config::from_start_argument;
+    use crate::report::Delivery;
+    use crate::value::Value;
+    use ga4_collector::{Collector, Mode};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn config(url: &str, dir: &std::path::Path) -> ServiceConfig {
+        let tracking = Value::Map(vec![
+            (Value::atom("id"), Value::binary("G-TEST")),
+            (Value::atom("secret"), Value::binary("sekrit")),
+        ]);
+        let options = Value::Map(vec![
+            (Value::atom("google_analytics_url"), Value::binary(url)),
+            (Value::atom("tracking_id"), tracking),
+        ]);
+        let argument = Value::Map(vec![
+            (Value::atom("options"), options),
+            (Value::atom("report_dir"), Value::binary(dir.to_str().unwrap())),
+        ]);
+        from_start_argument(&argument, dir).unwrap()
+    }
+
+    fn facts() -> Facts {
+        Facts { uptime_ms: Some(1000), node_count: Some(1), host_type_count: Some(2), ..Facts::default() }
+    }
+
+    fn cycle(reporter: &Reporter) -> Cycle {
+        let (tx, rx) = mpsc::channel();
+        reporter.spawn_cycle(facts(), move |c| tx.send(c).unwrap()).unwrap();
+        rx.recv_timeout(Duration::from_secs(20)).expect("a cycle reports back")
+    }
+
+    #[test]
+    fn a_cycle_sends_writes_the_file_and_reports_back() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("cycle");
+        let (reporter, warnings) = Reporter::start(config(&collector.url(), &dir));
+        assert!(warnings.is_empty());
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(file_error, None);
+        assert_eq!(report.destinations[0].result, Delivery::Delivered);
+        assert_eq!(report.client_id, reporter.client_id());
+        let file = std::fs::read(dir.join("system_metrics_report.json")).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&file).unwrap();
+        assert_eq!(written, report.to_json());
+        let sent = &collector.requests()[0];
+        assert_eq!(
+            sent.json.as_ref().unwrap()["events"],
+            written["events"],
+            "the file holds the events as sent"
+        );
+        assert!(!String::from_utf8_lossy(&file).contains("sekrit"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_client_id_survives_a_restart() {
+        let dir = temp_dir("restart");
+        let first = Reporter::start(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
+        let second = Reporter::start(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
+        assert_eq!(first, second);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_report_file_is_reported_and_delivery_still_happens() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("unwritable");
+        let mut config = config(&collector.url(), &dir);
+        std::fs::write(dir.join("blocker"), "").unwrap();
+        config.report_file = dir.join("blocker").join("report.json");
+        let (reporter, warnings) = Reporter::start(config);
+        assert_eq!(warnings.len(), 1, "the client id cannot be saved either");
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert!(file_error.unwrap().contains("cannot write report file"));
+        assert_eq!(report.destinations[0].result, Delivery::Delivered);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stop_cancels_a_cycle_in_flight() {
+        let collector = Collector::start().unwrap();
+        collector.set_mode(Mode::Status(500));
+        let dir = temp_dir("stop");
+        // A destination that never answers: a listener that accepts nothing.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
+        let (reporter, _) = Reporter::start(config(&url, &dir));
+        let (tx, rx) = mpsc::channel();
+        reporter.spawn_cycle(facts(), move |c| tx.send(c).unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        reporter.stop();
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Cycle::Failed(why) => assert!(why.contains("cancelled")),
+            other => panic!("expected a cancelled cycle, got {other:?}"),
+        }
+        assert!(!dir.join("system_metrics_report.json").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn preview_sends_and_writes_nothing() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("preview");
+        let (reporter, _) = Reporter::start(config(&collector.url(), &dir));
+        let report = reporter.preview(&facts());
+        assert_eq!(report.destinations[0].result, Delivery::NotSent);
+        assert_eq!(report.destinations[0].requests, 1);
+        assert!(collector.requests().is_empty());
+        assert!(!dir.join("system_metrics_report.json").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

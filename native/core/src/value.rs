@@ -1,0 +1,178 @@
+//! A plain-Rust copy of an Erlang term, as the binding decodes it.
+//!
+//! The core validates options and facts from this type, so every rule can be tested
+//! without a BEAM. Strings reach us both as binaries and as charlists; [`Value::text`]
+//! accepts either.
+
+use std::fmt::{self, Write};
+
+/// An Erlang term, decoded once at the NIF boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// An atom, by name (`true` and `false` included).
+    Atom(String),
+    /// An integer that fits in 64 bits.
+    Integer(i64),
+    /// A float.
+    Float(f64),
+    /// A binary, which may or may not be UTF-8.
+    Binary(Vec<u8>),
+    /// A proper list (a charlist is a list of integers).
+    List(Vec<Value>),
+    /// A tuple.
+    Tuple(Vec<Value>),
+    /// A map, in the order the binding saw its pairs.
+    Map(Vec<(Value, Value)>),
+    /// Anything else (pid, reference, fun, port, big integer, improper list), by kind.
+    Other(&'static str),
+}
+
+/// Longest rendering of a value inside an error message.
+const MAX_RENDERED: usize = 80;
+
+impl Value {
+    /// Shorthand for an atom.
+    pub fn atom(name: &str) -> Value {
+        Value::Atom(name.to_owned())
+    }
+
+    /// Shorthand for a UTF-8 binary.
+    pub fn binary(text: &str) -> Value {
+        Value::Binary(text.as_bytes().to_vec())
+    }
+
+    /// Shorthand for a charlist, as legacy configuration spells strings.
+    pub fn charlist(text: &str) -> Value {
+        Value::List(text.chars().map(|c| Value::Integer(c as i64)).collect())
+    }
+
+    /// The text of a UTF-8 binary or of a non-empty charlist.
+    ///
+    /// The empty list is not text: in Erlang `""` and `[]` are the same term, and
+    /// callers that accept an empty list mean "none", not "empty string".
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
+            Value::List(items) if !items.is_empty() => items
+                .iter()
+                .map(|item| match item {
+                    Value::Integer(code) => u32::try_from(*code).ok().and_then(char::from_u32),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+
+    /// The name of an atom, or the text of a binary or charlist.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            Value::Atom(name) => Some(name.clone()),
+            other => other.text(),
+        }
+    }
+
+    /// Whether this is the atom `name`.
+    pub fn is_atom(&self, name: &str) -> bool {
+        matches!(self, Value::Atom(a) if a == name)
+    }
+
+    /// The value in Erlang syntax, shortened for use in an error message.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        if out.chars().count() > MAX_RENDERED {
+            out = out.chars().take(MAX_RENDERED - 3).collect();
+            out.push_str("...");
+        }
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Value::Atom(name) if is_plain_atom(name) => write!(out, "{name}"),
+            Value::Atom(name) => write!(out, "'{}'", name.replace('\'', "\\'")),
+            Value::Integer(i) => write!(out, "{i}"),
+            Value::Float(f) => write!(out, "{f:?}"),
+            Value::Binary(_) => match self.text() {
+                Some(text) => write!(out, "<<{:?}>>", text),
+                None => write!(out, "<<non-UTF-8 binary>>"),
+            },
+            Value::List(items) => match self.text().filter(|t| printable(t)) {
+                Some(text) => write!(out, "{text:?}"),
+                None => render_seq(out, "[", items, "]"),
+            },
+            Value::Tuple(items) => render_seq(out, "{", items, "}"),
+            Value::Map(pairs) => {
+                out.push_str("#{");
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    k.render_into(out);
+                    out.push_str(" => ");
+                    v.render_into(out);
+                }
+                out.push('}');
+                Ok(())
+            }
+            Value::Other(kind) => write!(out, "<{kind}>"),
+        };
+    }
+}
+
+fn render_seq(out: &mut String, open: &str, items: &[Value], close: &str) -> fmt::Result {
+    out.push_str(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        item.render_into(out);
+    }
+    out.push_str(close);
+    Ok(())
+}
+
+fn is_plain_atom(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+}
+
+fn printable(text: &str) -> bool {
+    text.chars().all(|c| !c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_accepts_binaries_and_charlists() {
+        assert_eq!(Value::binary("G-1").text().as_deref(), Some("G-1"));
+        assert_eq!(Value::charlist("G-1").text().as_deref(), Some("G-1"));
+        assert_eq!(Value::List(vec![]).text(), None);
+        assert_eq!(Value::Binary(vec![0xff]).text(), None);
+        assert_eq!(Value::List(vec![Value::atom("a")]).text(), None);
+        assert_eq!(Value::List(vec![Value::Integer(-1)]).text(), None);
+    }
+
+    #[test]
+    fn render_uses_erlang_syntax() {
+        assert_eq!(Value::Integer(-1).render(), "-1");
+        assert_eq!(Value::atom("maybe").render(), "maybe");
+        assert_eq!(Value::atom("Bad Atom").render(), "'Bad Atom'");
+        assert_eq!(Value::charlist("forever").render(), "\"forever\"");
+        assert_eq!(Value::binary("x").render(), "<<\"x\">>");
+        assert_eq!(Value::Map(vec![(Value::atom("id"), Value::Integer(1))]).render(), "#{id => 1}");
+        assert_eq!(Value::Other("pid").render(), "<pid>");
+    }
+
+    #[test]
+    fn render_is_bounded() {
+        let long = Value::charlist(&"x".repeat(500));
+        assert_eq!(long.render().chars().count(), MAX_RENDERED);
+        assert!(long.render().ends_with("..."));
+    }
+}

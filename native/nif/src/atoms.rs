@@ -1,0 +1,17 @@
+//! The atoms the binding returns.
+
+rustler::atoms! {
+    ok,
+    error,
+    null,
+    on,
+    off,
+    invalid_option,
+    unknown_option,
+    invalid_options,
+    invalid_fact,
+    not_started,
+    no_report,
+    runtime_unavailable,
+    mongoose_system_metrics_report,
+}

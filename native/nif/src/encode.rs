@@ -1,0 +1,121 @@
+//! Core results -> Erlang terms. Reports travel as JSON values and become maps with
+//! binary keys, so the Erlang map mirrors the report file by construction.
+
+use mongoose_system_metrics_core::config::{Consent, ServiceConfig};
+use mongoose_system_metrics_core::facts::FactsError;
+use mongoose_system_metrics_core::options::OptionsError;
+use mongoose_system_metrics_core::report::Report;
+use mongoose_system_metrics_core::reporter::Cycle;
+use mongoose_system_metrics_core::value::Value;
+use rustler::types::atom::Atom;
+use rustler::{Encoder, Env, Term};
+
+use crate::atoms;
+
+/// A JSON value as a term: objects become maps with binary keys, strings binaries,
+/// `null` the atom `null`.
+pub fn json<'a>(env: Env<'a>, value: &serde_json::Value) -> Term<'a> {
+    use serde_json::Value as J;
+    match value {
+        J::Null => atoms::null().encode(env),
+        J::Bool(b) => b.encode(env),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.encode(env),
+            (None, Some(u)) => u.encode(env),
+            _ => n.as_f64().unwrap_or(0.0).encode(env),
+        },
+        J::String(s) => s.as_str().encode(env),
+        J::Array(items) => items.iter().map(|item| json(env, item)).collect::<Vec<_>>().encode(env),
+        J::Object(fields) => {
+            let keys: Vec<Term> = fields.keys().map(|k| k.as_str().encode(env)).collect();
+            let values: Vec<Term> = fields.values().map(|v| json(env, v)).collect();
+            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
+        }
+    }
+}
+
+/// A report as a map with binary keys.
+pub fn report<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
+    json(env, &report.to_json())
+}
+
+/// `{ok, Report, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
+/// cycle sends.
+pub fn cycle<'a>(env: Env<'a>, cycle: &Cycle) -> Term<'a> {
+    match cycle {
+        Cycle::Done { report: r, file_error } => {
+            let file = match file_error {
+                None => atoms::ok().encode(env),
+                Some(why) => (atoms::error(), why.as_str()).encode(env),
+            };
+            (atoms::ok(), report(env, r), file).encode(env)
+        }
+        Cycle::Failed(why) => (atoms::error(), why.as_str()).encode(env),
+    }
+}
+
+/// What `start/1` tells the Erlang side about the configuration it installed.
+pub fn started<'a>(
+    env: Env<'a>,
+    config: &ServiceConfig,
+    client_id: Option<&str>,
+    warnings: &[String],
+) -> Term<'a> {
+    let mode = if config.consent == Consent::Refused { atoms::off() } else { atoms::on() };
+    let destinations: Vec<&str> = config.destinations.iter().map(|d| d.id()).collect();
+    let warnings: Vec<&str> = warnings.iter().map(String::as_str).collect();
+    let pairs: Vec<(Term, Term)> = vec![
+        (atom(env, "mode"), mode.encode(env)),
+        (atom(env, "notice"), (config.consent == Consent::Notified).encode(env)),
+        (atom(env, "initial_report"), config.initial_report_ms.encode(env)),
+        (atom(env, "periodic_report"), config.periodic_report_ms.encode(env)),
+        (atom(env, "report_file"), config.report_file.to_string_lossy().as_ref().encode(env)),
+        (atom(env, "client_id"), client_id.map_or(atoms::null().encode(env), |id| id.encode(env))),
+        (atom(env, "destinations"), destinations.encode(env)),
+        (atom(env, "warnings"), warnings.encode(env)),
+    ];
+    let (keys, values): (Vec<Term>, Vec<Term>) = pairs.into_iter().unzip();
+    Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
+}
+
+/// `{error, {invalid_option, Key, Why}}`, `{error, {unknown_option, Key, Why}}` or
+/// `{error, {invalid_options, Why}}`.
+pub fn options_error<'a>(env: Env<'a>, error: &OptionsError) -> Term<'a> {
+    let reason = match error {
+        OptionsError::Invalid { option, message } => {
+            (atoms::invalid_option(), key(env, option), message.as_str()).encode(env)
+        }
+        OptionsError::Unknown { option, message } => {
+            (atoms::unknown_option(), key(env, option), message.as_str()).encode(env)
+        }
+        OptionsError::Malformed(message) => (atoms::invalid_options(), message.as_str()).encode(env),
+    };
+    (atoms::error(), reason).encode(env)
+}
+
+/// `{error, {invalid_fact, Key, Why}}`.
+pub fn facts_error<'a>(env: Env<'a>, error: &FactsError) -> Term<'a> {
+    let fact = existing_atom_or_binary(env, &error.fact);
+    (atoms::error(), (atoms::invalid_fact(), fact, error.message.as_str())).encode(env)
+}
+
+/// An option key as it was given: an atom stays an atom, anything else a binary.
+fn key<'a>(env: Env<'a>, key: &Value) -> Term<'a> {
+    match key {
+        Value::Atom(name) => existing_atom_or_binary(env, name),
+        other => other.name().unwrap_or_else(|| other.render()).encode(env),
+    }
+}
+
+/// Input never grows the atom table: names that are not atoms already stay binaries.
+fn existing_atom_or_binary<'a>(env: Env<'a>, name: &str) -> Term<'a> {
+    match Atom::existing_from_str(env, name) {
+        Ok(atom) => atom.encode(env),
+        Err(_) => name.encode(env),
+    }
+}
+
+/// One of our own fixed key names.
+fn atom<'a>(env: Env<'a>, name: &str) -> Term<'a> {
+    Atom::from_str(env, name).map_or_else(|_| name.encode(env), |a| a.encode(env))
+}
