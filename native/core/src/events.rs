@@ -73,7 +73,9 @@ pub fn build(facts: &Facts) -> Vec<Event> {
                 }
             }
         }
-        with_opts.sort();
+        // By module name first, so the order reads naturally; host types leave no trace.
+        with_opts
+            .sort_by(|a, b| (a.params.get("module"), &a.params).cmp(&(b.params.get("module"), &b.params)));
         events.extend(with_opts);
         events.push(Event::new("custom_module_count", [("value", (custom.len() as u64).into())]));
     }

@@ -1,0 +1,100 @@
+%% @doc Runs the project's local GA4 collector (`target/release/ga4_collector') for a test
+%% and talks to its control endpoints. The collector exits when its port is closed, so a
+%% test can never leave it behind.
+-module(ga4_collector_port).
+-export([start/0, stop/1, url/1, requests/1, wait_for_requests/3, clear/1, set_mode/2,
+         events/1, binary_path/0]).
+
+-type collector() :: #{port := port(), tcp_port := inet:port_number()}.
+-export_type([collector/0]).
+
+-spec binary_path() -> file:filename().
+binary_path() ->
+    case os:getenv("GA4_COLLECTOR") of
+        false ->
+            %% priv is a symlink to erlang/priv of the repository, so ../.. is its root.
+            Priv = code:priv_dir(mongoose_system_metrics),
+            filename:join([Priv, "..", "..", "target", "release", "ga4_collector"]);
+        Path ->
+            Path
+    end.
+
+-spec start() -> collector().
+start() ->
+    Port = open_port({spawn_executable, binary_path()},
+                     [{args, ["--port", "0"]}, {line, 256}, binary, use_stdio, exit_status]),
+    receive
+        {Port, {data, {eol, <<"listening on 127.0.0.1:", TcpPort/binary>>}}} ->
+            #{port => Port, tcp_port => binary_to_integer(TcpPort)};
+        {Port, Other} ->
+            error({collector_failed_to_start, Other})
+    after 10000 ->
+        error(collector_did_not_start)
+    end.
+
+-spec stop(collector()) -> ok.
+stop(#{port := Port}) ->
+    catch port_close(Port),
+    ok.
+
+-spec url(collector()) -> string().
+url(#{tcp_port := TcpPort}) ->
+    "http://127.0.0.1:" ++ integer_to_list(TcpPort).
+
+%% @doc Every request recorded, decoded: maps with binary keys.
+-spec requests(collector()) -> [map()].
+requests(Collector) ->
+    {200, Body} = http(Collector, "GET", "/_collector/requests", <<>>),
+    msm_json:decode(Body).
+
+%% @doc Waits until at least N requests at Path were recorded, and returns them.
+-spec wait_for_requests(collector(), binary(), pos_integer()) -> [map()].
+wait_for_requests(Collector, Path, N) ->
+    wait_for_requests(Collector, Path, N, 100).
+
+wait_for_requests(Collector, Path, N, Tries) ->
+    Found = [R || #{<<"path">> := P} = R <- requests(Collector), P =:= Path],
+    case length(Found) >= N of
+        true -> Found;
+        false when Tries > 0 -> timer:sleep(100), wait_for_requests(Collector, Path, N, Tries - 1);
+        false -> error({too_few_requests, Path, N, Found})
+    end.
+
+%% @doc The events of every recorded hit, in the order received.
+-spec events([map()]) -> [map()].
+events(Requests) ->
+    lists:append([Events || #{<<"json">> := #{<<"events">> := Events}} <- Requests]).
+
+-spec clear(collector()) -> ok.
+clear(Collector) ->
+    {204, _} = http(Collector, "DELETE", "/_collector/requests", <<>>),
+    ok.
+
+%% @doc `normal', `{status, Code}' or `{status_for, MeasurementId, Code}'.
+-spec set_mode(collector(), normal | {status, integer()} | {status_for, string(), integer()}) -> ok.
+set_mode(Collector, Mode) ->
+    Body = case Mode of
+               normal -> "normal";
+               {status, Code} -> io_lib:format("status ~b", [Code]);
+               {status_for, Id, Code} -> io_lib:format("status_for ~s ~b", [Id, Code])
+           end,
+    {204, _} = http(Collector, "PUT", "/_collector/mode", iolist_to_binary(Body)),
+    ok.
+
+%% A one-shot HTTP/1.1 exchange on a fresh connection.
+http(#{tcp_port := TcpPort}, Method, Path, Body) ->
+    {ok, Socket} = gen_tcp:connect({127, 0, 0, 1}, TcpPort, [binary, {active, false}], 5000),
+    Request = [Method, " ", Path, " HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n",
+               "content-length: ", integer_to_list(byte_size(Body)), "\r\n\r\n", Body],
+    ok = gen_tcp:send(Socket, Request),
+    Answer = read_all(Socket, <<>>),
+    gen_tcp:close(Socket),
+    [Head, ResponseBody] = binary:split(Answer, <<"\r\n\r\n">>),
+    <<"HTTP/1.1 ", Code:3/binary, _/binary>> = Head,
+    {binary_to_integer(Code), ResponseBody}.
+
+read_all(Socket, Acc) ->
+    case gen_tcp:recv(Socket, 0, 5000) of
+        {ok, Data} -> read_all(Socket, <<Acc/binary, Data/binary>>);
+        {error, closed} -> Acc
+    end.

@@ -1,0 +1,57 @@
+%% @doc Helpers shared by the suites.
+-module(msm_test).
+-export([options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+         wait_until/1, contains/2]).
+
+%% @doc Options that report to the collector, with the report file in Dir.
+-spec options(ga4_collector_port:collector(), file:filename(), map()) -> map().
+options(Collector, Dir, Extra) ->
+    maps:merge(#{google_analytics_url => ga4_collector_port:url(Collector),
+                 tracking_id => #{id => "G-OPERATOR1", secret => "operator-secret-123"},
+                 report_file => filename:join(Dir, "system_metrics_report.json"),
+                 report => true},
+               Extra).
+
+%% @doc An empty directory under the suite's private dir.
+-spec fresh_dir(proplists:proplist(), string()) -> file:filename().
+fresh_dir(Config, Name) ->
+    Dir = filename:join(proplists:get_value(priv_dir, Config), Name ++ "-" ++ integer_to_list(erlang:unique_integer([positive]))),
+    ok = filelib:ensure_dir(filename:join(Dir, "x")),
+    Dir.
+
+-spec is_uuid_v4(binary()) -> boolean().
+is_uuid_v4(Id) ->
+    match =:= re:run(Id, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+                     [{capture, none}]).
+
+%% @doc The only event named Name.
+-spec event(binary(), [map()]) -> map().
+event(Name, Events) ->
+    [Event] = events_named(Name, Events),
+    Event.
+
+-spec events_named(binary(), [map()]) -> [map()].
+events_named(Name, Events) ->
+    [E || #{<<"name">> := N} = E <- Events, N =:= Name].
+
+-spec read_json(file:filename()) -> term().
+read_json(Path) ->
+    {ok, Bytes} = file:read_file(Path),
+    msm_json:decode(Bytes).
+
+%% @doc Retries Fun (every 50 ms, for up to 10 s) until it returns true.
+-spec wait_until(fun(() -> boolean())) -> ok.
+wait_until(Fun) ->
+    wait_until(Fun, 200).
+
+wait_until(Fun, 0) ->
+    true = Fun(), ok;
+wait_until(Fun, Tries) ->
+    case Fun() of
+        true -> ok;
+        false -> timer:sleep(50), wait_until(Fun, Tries - 1)
+    end.
+
+-spec contains(iodata(), iodata()) -> boolean().
+contains(Haystack, Needle) ->
+    binary:match(iolist_to_binary(Haystack), iolist_to_binary(Needle)) =/= nomatch.

@@ -1,0 +1,193 @@
+%% @doc The NIF API called directly with hand-made facts, against the local collector:
+%% validation, the asynchronous cycle and its message, chunking, files and failures.
+-module(nif_SUITE).
+-compile([export_all, nowarn_export_all]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-define(NIF, service_mongoose_system_metrics_nif).
+
+all() ->
+    [report_now_answers_at_once_and_sends_the_result_later,
+     chunks_hold_at_most_25_events,
+     every_destination_gets_every_chunk,
+     the_file_holds_the_events_as_sent_and_no_secret,
+     last_report_is_the_last_finished_cycle,
+     preview_sends_and_writes_nothing,
+     a_bad_start_leaves_the_running_configuration,
+     bad_facts_are_refused_by_name,
+     odd_module_options_never_lose_the_report,
+     a_collector_that_is_down_is_an_outcome_not_a_crash,
+     a_500_is_an_outcome_not_a_crash,
+     calls_before_start_are_refused].
+
+init_per_suite(Config) ->
+    {ok, _} = application:ensure_all_started(mongoose_system_metrics),
+    Config.
+
+end_per_suite(_Config) ->
+    ok.
+
+init_per_testcase(_Case, Config) ->
+    Collector = ga4_collector_port:start(),
+    [{collector, Collector}, {dir, msm_test:fresh_dir(Config, "nif")} | Config].
+
+end_per_testcase(_Case, Config) ->
+    ?NIF:stop(),
+    ga4_collector_port:stop(?config(collector, Config)).
+
+start(Config) ->
+    start(Config, #{}).
+
+start(Config, Extra) ->
+    Options = msm_test:options(?config(collector, Config), ?config(dir, Config), Extra),
+    {ok, Started} = ?NIF:start(#{options => Options}),
+    Started.
+
+%% Facts of a node with N host types, each running mod_vcard on rdbms.
+facts(HostTypes) ->
+    Modules = maps:from_list([{<<"host", (integer_to_binary(I))/binary>>, #{mod_vcard => #{backend => rdbms}}}
+                              || I <- lists:seq(1, HostTypes)]),
+    #{uptime_ms => 90061000, node_count => 1, version => "6.8.0",
+      host_types => maps:keys(Modules), modules => Modules}.
+
+cycle(Facts) ->
+    {ok, Ref} = ?NIF:report_now(Facts),
+    receive
+        {mongoose_system_metrics_report, Ref, Result} -> Result
+    after 20000 ->
+        error(no_cycle_result)
+    end.
+
+report_now_answers_at_once_and_sends_the_result_later(Config) ->
+    #{mode := on, client_id := ClientId} = start(Config),
+    {ok, Ref} = ?NIF:report_now(facts(2)),
+    ?assert(is_reference(Ref)),
+    receive
+        {mongoose_system_metrics_report, Ref, {ok, Report, ok}} ->
+            #{<<"client_id">> := ClientId, <<"schema_version">> := 1, <<"events">> := Events,
+              <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>}]} = Report,
+            ?assert(msm_test:is_uuid_v4(ClientId)),
+            Cluster = msm_test:event(<<"cluster">>, Events),
+            ?assertEqual(#{<<"uptime">> => <<"0001-01:01:01">>, <<"version">> => <<"6.8.0">>,
+                           <<"node_number">> => 1}, maps:get(<<"params">>, Cluster)),
+            ?assertEqual(#{<<"value">> => 2}, maps:get(<<"params">>, msm_test:event(<<"host_count">>, Events)))
+    after 20000 ->
+        error(no_message)
+    end.
+
+chunks_hold_at_most_25_events(Config) ->
+    start(Config),
+    Collector = ?config(collector, Config),
+    %% 30 module events + host_count + custom_module_count + cluster = 33 events.
+    {ok, #{<<"events">> := Events}, ok} = cycle(facts(30)),
+    ?assertEqual(33, length(Events)),
+    Requests = ga4_collector_port:wait_for_requests(Collector, <<"/mp/collect">>, 2),
+    ?assertEqual([25, 8], [length(E) || #{<<"json">> := #{<<"events">> := E}} <- Requests]),
+    ?assertEqual(Events, ga4_collector_port:events(Requests)),
+    [?assertEqual([], P) || #{<<"problems">> := P} <- Requests].
+
+every_destination_gets_every_chunk(Config) ->
+    BuiltIn = #{id => <<"G-BUILTIN1">>, secret => <<"builtin-secret-456">>},
+    Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
+    {ok, #{destinations := [<<"G-BUILTIN1">>, <<"G-OPERATOR1">>]}} =
+        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn}),
+    {ok, #{<<"destinations">> := Outcomes, <<"client_id">> := ClientId}, ok} = cycle(facts(30)),
+    ?assertEqual([{<<"G-BUILTIN1">>, <<"delivered">>, 2}, {<<"G-OPERATOR1">>, <<"delivered">>, 2}],
+                 [{Id, R, N} || #{<<"id">> := Id, <<"result">> := R, <<"delivered">> := N} <- Outcomes]),
+    Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 4),
+    Seen = lists:sort([{Id, Secret} || #{<<"measurement_id">> := Id, <<"api_secret">> := Secret} <- Requests]),
+    ?assertEqual([{<<"G-BUILTIN1">>, <<"builtin-secret-456">>}, {<<"G-BUILTIN1">>, <<"builtin-secret-456">>},
+                  {<<"G-OPERATOR1">>, <<"operator-secret-123">>}, {<<"G-OPERATOR1">>, <<"operator-secret-123">>}],
+                 Seen),
+    ?assertEqual([ClientId], lists:usort([C || #{<<"json">> := #{<<"client_id">> := C}} <- Requests])).
+
+the_file_holds_the_events_as_sent_and_no_secret(Config) ->
+    #{report_file := File} = start(Config),
+    {ok, Report, ok} = cycle(facts(30)),
+    ?assertEqual(Report, msm_test:read_json(File)),
+    Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 2),
+    ?assertEqual(ga4_collector_port:events(Requests), maps:get(<<"events">>, msm_test:read_json(File))),
+    {ok, Bytes} = file:read_file(File),
+    ?assertNot(msm_test:contains(Bytes, "operator-secret-123")),
+    ?assertNot(msm_test:contains(Bytes, "host1")),
+    {ok, ClientIdFile} = file:read_file(filename:join(filename:dirname(File), "system_metrics_client_id")),
+    ?assertEqual(maps:get(<<"client_id">>, Report), string:trim(ClientIdFile)).
+
+last_report_is_the_last_finished_cycle(Config) ->
+    start(Config),
+    {ok, First, ok} = cycle(facts(1)),
+    ?assertEqual({ok, First}, ?NIF:last_report()),
+    {ok, Second, ok} = cycle(facts(3)),
+    ?assertEqual({ok, Second}, ?NIF:last_report()),
+    ?assertNotEqual(First, Second).
+
+preview_sends_and_writes_nothing(Config) ->
+    #{report_file := File} = start(Config),
+    {ok, Preview} = ?NIF:preview(facts(30)),
+    ?assertEqual([#{<<"id">> => <<"G-OPERATOR1">>, <<"protocol">> => <<"ga4">>, <<"result">> => <<"not_sent">>,
+                    <<"requests">> => 2, <<"delivered">> => 0}],
+                 maps:get(<<"destinations">>, Preview)),
+    {ok, Sent, ok} = cycle(facts(30)),
+    ?assertEqual(maps:get(<<"events">>, Preview), maps:get(<<"events">>, Sent)),
+    ok = file:delete(File),
+    {ok, _} = ?NIF:preview(facts(30)),
+    timer:sleep(200),
+    ?assertNot(filelib:is_file(File)),
+    ?assertEqual(2, length(ga4_collector_port:requests(?config(collector, Config)))).
+
+a_bad_start_leaves_the_running_configuration(Config) ->
+    #{client_id := ClientId} = start(Config),
+    {error, {invalid_option, periodic_report, _}} = ?NIF:start(#{options => #{periodic_report => 0}}),
+    {ok, #{<<"client_id">> := ClientId, <<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} =
+        cycle(facts(1)).
+
+bad_facts_are_refused_by_name(Config) ->
+    start(Config),
+    ?assertMatch({error, {invalid_fact, uptime_ms, <<"fact uptime_ms = -1: expected a non-negative integer">>}},
+                 ?NIF:report_now(#{uptime_ms => -1})),
+    {error, {invalid_fact, <<"no_such_fact_xyz">>, Message}} = ?NIF:report_now(#{<<"no_such_fact_xyz">> => 1}),
+    ?assert(msm_test:contains(Message, "unknown fact")),
+    {error, {invalid_fact, facts, _}} = ?NIF:report_now(not_a_map),
+    {error, {invalid_fact, listeners, _}} = ?NIF:preview(#{listeners => [#{module => x}]}).
+
+odd_module_options_never_lose_the_report(Config) ->
+    start(Config),
+    Odd = #{mod_vcard => #{backend => rdbms, host => <<"vjud.secret.example">>, pid => self(),
+                           ref => make_ref(), fn => fun() -> ok end, bin => <<255, 0>>,
+                           long => binary:copy(<<"x">>, 100000)},
+            mod_secret_plugin => [{password, "hunter2"}],
+            mod_muc => {weird, tuple}},
+    {ok, #{<<"events">> := Events}, ok} = cycle(#{modules => #{<<"h">> => Odd}}),
+    Modules = [maps:get(<<"params">>, E) || E <- msm_test:events_named(<<"module_with_opt">>, Events)],
+    ?assertEqual([#{<<"module">> => <<"mod_muc">>},
+                  #{<<"module">> => <<"mod_vcard">>, <<"backend">> => <<"rdbms">>}], Modules),
+    ?assertEqual(#{<<"value">> => 1}, maps:get(<<"params">>, msm_test:event(<<"custom_module_count">>, Events))),
+    [#{<<"body">> := Body}] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    [?assertNot(msm_test:contains(Body, Private)) || Private <- ["vjud", "hunter2", "mod_secret_plugin"]].
+
+a_collector_that_is_down_is_an_outcome_not_a_crash(Config) ->
+    {ok, Listen} = gen_tcp:listen(0, []),
+    {ok, ClosedPort} = inet:port(Listen),
+    ok = gen_tcp:close(Listen),
+    start(Config, #{google_analytics_url => "http://127.0.0.1:" ++ integer_to_list(ClosedPort)}),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>, <<"error">> := Error}]}, ok} = cycle(facts(1)),
+    ?assert(msm_test:contains(Error, "connection failed")),
+    ?assertNot(msm_test:contains(Error, "operator-secret-123")).
+
+a_500_is_an_outcome_not_a_crash(Config) ->
+    start(Config),
+    ga4_collector_port:set_mode(?config(collector, Config), {status, 500}),
+    {ok, #{<<"destinations">> := [Failed]}, ok} = cycle(facts(30)),
+    ?assertMatch(#{<<"result">> := <<"failed">>, <<"status">> := 500, <<"delivered">> := 0,
+                   <<"requests">> := 2, <<"error">> := <<"HTTP status 500">>}, Failed),
+    ga4_collector_port:set_mode(?config(collector, Config), normal),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} = cycle(facts(30)).
+
+calls_before_start_are_refused(_Config) ->
+    ?NIF:stop(),
+    ?assertEqual({error, not_started}, ?NIF:report_now(#{})),
+    ?assertEqual({error, not_started}, ?NIF:preview(#{})),
+    {ok, #{mode := off, client_id := null}} = ?NIF:start(#{options => [no_report]}),
+    ?assertEqual({error, not_started}, ?NIF:report_now(#{})).

@@ -1,0 +1,206 @@
+%% @doc The real service, started as MongooseIM starts it, reporting to the local
+%% collector: events, destinations, timers, the report file and failures.
+-module(service_SUITE).
+-compile([export_all, nowarn_export_all]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-define(SERVICE, service_mongoose_system_metrics).
+
+all() ->
+    [{group, map_options}, {group, proplist_options}, {group, lifecycle}].
+
+groups() ->
+    Reporting = [a_report_arrives_with_the_right_events,
+                 the_built_in_and_the_operator_destination_both_receive_it,
+                 the_first_report_waits_for_initial_report,
+                 reports_repeat_every_periodic_report,
+                 the_file_matches_what_was_sent],
+    [{map_options, [], Reporting},
+     {proplist_options, [], Reporting},
+     {lifecycle, [], [report_false_sends_nothing_and_starts_nothing,
+                      a_collector_that_is_down_leaves_the_service_running,
+                      a_collector_answering_500_leaves_the_service_running,
+                      an_unwritable_report_file_is_logged_and_reporting_goes_on,
+                      the_client_id_survives_a_restart_of_the_service,
+                      stop_ends_the_timers,
+                      a_second_start_is_refused,
+                      preview_shows_the_next_report_and_sends_nothing,
+                      api_answers_when_the_service_is_not_running]}].
+
+init_per_suite(Config) ->
+    %% Loading resets the application environment, so load before setting it.
+    _ = application:load(mongoose_system_metrics),
+    Config.
+
+end_per_suite(_Config) ->
+    ok.
+
+init_per_group(Group, Config) ->
+    [{shape, Group} | Config].
+
+end_per_group(_Group, _Config) ->
+    ok.
+
+init_per_testcase(_Case, Config) ->
+    application:set_env(mongoose_system_metrics, product_application, mongoose_system_metrics),
+    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "service")} | Config].
+
+end_per_testcase(_Case, Config) ->
+    ok = ?SERVICE:stop(),
+    application:unset_env(mongoose_system_metrics, default_tracking_id),
+    application:unset_env(mongoose_system_metrics, product_application),
+    msm_log_capture:stop(),
+    ga4_collector_port:stop(?config(collector, Config)).
+
+%% The options in the shape of the group: a map (TOML) or a legacy proplist.
+options(Config, Extra) ->
+    Map = msm_test:options(?config(collector, Config), ?config(dir, Config), Extra),
+    case proplists:get_value(shape, Config) of
+        proplist_options -> [case {K, V} of {report, true} -> report; _ -> {K, V} end
+                             || {K, V} <- maps:to_list(Map)];
+        _ -> Map
+    end.
+
+start(Config, Extra) ->
+    {ok, Pid} = ?SERVICE:start(options(Config, Extra)),
+    Pid.
+
+report_file(Config) ->
+    filename:join(?config(dir, Config), "system_metrics_report.json").
+
+a_report_arrives_with_the_right_events(Config) ->
+    start(Config, #{initial_report => 50}),
+    [#{<<"json">> := #{<<"client_id">> := ClientId, <<"events">> := Events}, <<"problems">> := []}] =
+        ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    ?assert(msm_test:is_uuid_v4(ClientId)),
+    #{<<"params">> := Cluster} = msm_test:event(<<"cluster">>, Events),
+    {ok, Vsn} = application:get_key(mongoose_system_metrics, vsn),
+    ?assertMatch(#{<<"node_number">> := 1}, Cluster),
+    ?assertEqual(list_to_binary(Vsn), maps:get(<<"version">>, Cluster)),
+    ?assertMatch({match, _}, re:run(maps:get(<<"uptime">>, Cluster), "^[0-9]{4}-[0-9]{2}:[0-9]{2}:[0-9]{2}$")),
+    #{<<"params">> := #{<<"value">> := 0}} = msm_test:event(<<"custom_module_count">>, Events).
+
+the_built_in_and_the_operator_destination_both_receive_it(Config) ->
+    application:set_env(mongoose_system_metrics, default_tracking_id,
+                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    start(Config, #{initial_report => 50}),
+    Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 2),
+    ?assertEqual([{<<"G-BUILTIN1">>, <<"builtin-secret-456">>}, {<<"G-OPERATOR1">>, <<"operator-secret-123">>}],
+                 lists:usort([{Id, S} || #{<<"measurement_id">> := Id, <<"api_secret">> := S} <- Requests])),
+    [ClientId] = lists:usort([C || #{<<"json">> := #{<<"client_id">> := C}} <- Requests]),
+    [Events] = lists:usort([E || #{<<"json">> := #{<<"events">> := E}} <- Requests]),
+    ?assert(msm_test:is_uuid_v4(ClientId)),
+    ?assertNotEqual([], Events).
+
+the_first_report_waits_for_initial_report(Config) ->
+    start(Config, #{initial_report => 1500, periodic_report => 100000}),
+    timer:sleep(500),
+    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
+    [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1).
+
+reports_repeat_every_periodic_report(Config) ->
+    Started = erlang:monotonic_time(millisecond),
+    start(Config, #{initial_report => 0, periodic_report => 200}),
+    Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 4),
+    %% Four reports at 0, 200, 400 and 600 ms cannot all have come sooner than 600 ms.
+    ?assert(erlang:monotonic_time(millisecond) - Started >= 600),
+    ?assertEqual(1, length(lists:usort([C || #{<<"json">> := #{<<"client_id">> := C}} <- Requests]))).
+
+the_file_matches_what_was_sent(Config) ->
+    start(Config, #{}),
+    {ok, Report} = ?SERVICE:report_now(),
+    [#{<<"json">> := Body}] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    File = msm_test:read_json(report_file(Config)),
+    ?assertEqual(Report, File),
+    ?assertEqual(maps:get(<<"events">>, Body), maps:get(<<"events">>, File)),
+    ?assertEqual(maps:get(<<"client_id">>, Body), maps:get(<<"client_id">>, File)),
+    ?assertMatch(#{<<"schema_version">> := 1,
+                   <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>,
+                                            <<"status">> := 204}]}, File),
+    {ok, Bytes} = file:read_file(report_file(Config)),
+    ?assertNot(msm_test:contains(Bytes, "operator-secret-123")).
+
+report_false_sends_nothing_and_starts_nothing(Config) ->
+    ?assertEqual(ignore, ?SERVICE:start(options(Config, #{report => false, initial_report => 0, periodic_report => 50}))),
+    ?assertEqual(undefined, whereis(?SERVICE)),
+    ?assertEqual(ignore, ?SERVICE:start([no_report])),
+    timer:sleep(400),
+    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
+    ?assertNot(filelib:is_file(report_file(Config))),
+    ?assertEqual(ok, ?SERVICE:verify_if_configured()).
+
+a_collector_that_is_down_leaves_the_service_running(Config) ->
+    {ok, Listen} = gen_tcp:listen(0, []),
+    {ok, Port} = inet:port(Listen),
+    ok = gen_tcp:close(Listen),
+    Pid = start(Config, #{google_analytics_url => "http://127.0.0.1:" ++ integer_to_list(Port),
+                          initial_report => 0, periodic_report => 100}),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:report_now(),
+    timer:sleep(300),
+    ?assertEqual(Pid, whereis(?SERVICE)),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:last_report().
+
+a_collector_answering_500_leaves_the_service_running(Config) ->
+    Collector = ?config(collector, Config),
+    ga4_collector_port:set_mode(Collector, {status, 500}),
+    Pid = start(Config, #{}),
+    {ok, #{<<"destinations">> := [Failed]}} = ?SERVICE:report_now(),
+    ?assertMatch(#{<<"result">> := <<"failed">>, <<"status">> := 500}, Failed),
+    ?assertEqual(Pid, whereis(?SERVICE)),
+    ga4_collector_port:set_mode(Collector, normal),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = ?SERVICE:report_now(),
+    ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]},
+                 msm_test:read_json(report_file(Config))).
+
+an_unwritable_report_file_is_logged_and_reporting_goes_on(Config) ->
+    Blocker = filename:join(?config(dir, Config), "blocker"),
+    ok = file:write_file(Blocker, <<>>),
+    msm_log_capture:start(),
+    Pid = start(Config, #{report_file => filename:join(Blocker, "report.json")}),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = ?SERVICE:report_now(),
+    ?assertEqual(Pid, whereis(?SERVICE)),
+    Logged = [Text || {warning, #{what := system_metrics_report_file_failed, text := Text}} <- msm_log_capture:collected()],
+    ?assertMatch([_], Logged),
+    ?assert(msm_test:contains(Logged, "blocker/report.json")).
+
+the_client_id_survives_a_restart_of_the_service(Config) ->
+    start(Config, #{}),
+    {ok, #{<<"client_id">> := First}} = ?SERVICE:report_now(),
+    ok = ?SERVICE:stop(),
+    start(Config, #{}),
+    {ok, #{<<"client_id">> := Second}} = ?SERVICE:report_now(),
+    ?assertEqual(First, Second).
+
+stop_ends_the_timers(Config) ->
+    start(Config, #{initial_report => 0, periodic_report => 100}),
+    _ = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    ok = ?SERVICE:stop(),
+    ?assertEqual(undefined, whereis(?SERVICE)),
+    timer:sleep(150),
+    Count = length(ga4_collector_port:requests(?config(collector, Config))),
+    timer:sleep(400),
+    ?assertEqual(Count, length(ga4_collector_port:requests(?config(collector, Config)))).
+
+a_second_start_is_refused(Config) ->
+    Pid = start(Config, #{}),
+    ?assertEqual({error, {already_started, Pid}}, ?SERVICE:start(options(Config, #{}))),
+    ?assertEqual(Pid, whereis(?SERVICE)).
+
+preview_shows_the_next_report_and_sends_nothing(Config) ->
+    start(Config, #{}),
+    {ok, Preview} = ?SERVICE:preview(),
+    ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"not_sent">>, <<"requests">> := 1}]}, Preview),
+    timer:sleep(200),
+    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
+    ?assertNot(filelib:is_file(report_file(Config))),
+    {ok, Sent} = ?SERVICE:report_now(),
+    Names = fun(R) -> [N || #{<<"name">> := N} <- maps:get(<<"events">>, R)] end,
+    ?assertEqual(Names(Preview), Names(Sent)),
+    ?assertEqual(maps:get(<<"client_id">>, Preview), maps:get(<<"client_id">>, Sent)).
+
+api_answers_when_the_service_is_not_running(_Config) ->
+    ?assertEqual({error, not_running}, ?SERVICE:report_now()),
+    ?assertEqual({error, not_running}, ?SERVICE:preview()),
+    ?assertEqual(ok, ?SERVICE:stop()).
