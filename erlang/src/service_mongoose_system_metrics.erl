@@ -171,21 +171,28 @@ terminate(_Crash, _State) ->
 %% Internal.
 
 start_locked(Options) ->
-    case whereis(?MODULE) of
-        Pid when is_pid(Pid) ->
+    Argument = start_argument(Options),
+    %% Bad options are reported as such even when the service already runs.
+    case {core(fun() -> service_mongoose_system_metrics_nif:check(Argument) end), whereis(?MODULE)} of
+        {{error, Reason}, _} ->
+            {error, Reason};
+        {{ok, _}, Pid} when is_pid(Pid) ->
             {error, {already_started, Pid}};
-        undefined ->
-            case core(fun() -> service_mongoose_system_metrics_nif:start(start_argument(Options)) end) of
-                {ok, #{mode := off}} ->
-                    mongoose_system_metrics_facts:mark_configured(true),
-                    ignore;
-                {ok, Started} ->
-                    mongoose_system_metrics_facts:mark_configured(true),
-                    announce(Started),
-                    mongoose_system_metrics_sup:start_service(Started);
-                {error, Reason} ->
-                    {error, Reason}
-            end
+        {{ok, _}, undefined} ->
+            install(Argument)
+    end.
+
+install(Argument) ->
+    case core(fun() -> service_mongoose_system_metrics_nif:start(Argument) end) of
+        {ok, #{mode := off}} ->
+            mongoose_system_metrics_facts:mark_configured(true),
+            ignore;
+        {ok, Started} ->
+            mongoose_system_metrics_facts:mark_configured(true),
+            announce(Started),
+            mongoose_system_metrics_sup:start_service(Started);
+        {error, Reason} ->
+            {error, Reason}
     end.
 
 start_argument(Options) ->

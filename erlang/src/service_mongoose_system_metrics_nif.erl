@@ -8,7 +8,7 @@
 %% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
 -module(service_mongoose_system_metrics_nif).
 
--export([start/1, stop/0, report_now/1, preview/1, last_report/0]).
+-export([start/1, check/1, stop/0, report_now/1, preview/1, last_report/0]).
 
 -on_load(load/0).
 
@@ -45,6 +45,11 @@ priv_dir() ->
 
 -spec start(start_argument()) -> {ok, started()} | {error, options_error()}.
 start(_Argument) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Validates like start/1 but installs nothing and touches no file.
+-spec check(start_argument()) -> {ok, started()} | {error, options_error()}.
+check(_Argument) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec stop() -> ok.

@@ -105,7 +105,12 @@ pub fn parse(options: &Value) -> Result<Parsed, OptionsError> {
     for (key, value) in entries(options)? {
         let name = canonical_name(&key, &mut parsed.warnings)?;
         if seen.contains(&name) {
-            return Err(invalid(&key, format!("{name} is given more than once")));
+            let alias = if key.name().as_deref() == Some(name) {
+                String::new()
+            } else {
+                format!(" ({} is an alias of it)", key.render())
+            };
+            return Err(invalid(&key, format!("{name} is given more than once{alias}")));
         }
         seen.push(name);
         apply(name, &key, &value, &mut parsed)?;

@@ -1,6 +1,7 @@
 //! The NIFs. One reporter per VM, like the registered service it serves.
 //!
-//! `start/1` runs on a dirty I/O scheduler (it reads the client id file); `report_now/1`,
+//! `start/1` runs on a dirty I/O scheduler (it reads the client id file); `check/1` is
+//! `start/1` without effects, for validating before anything changes; `report_now/1`,
 //! `preview/1` and `last_report/0` on dirty CPU schedulers, since facts and reports grow
 //! with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
 //! core's runtime and its result arrives as
@@ -45,6 +46,17 @@ fn start<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
     let info = encode::started(env, reporter.config(), Some(reporter.client_id()), &warnings);
     *lock(&REPORTER) = Some(reporter);
     (atoms::ok(), info).encode(env)
+}
+
+/// Validates a start argument like `start/1`, without installing anything or touching
+/// a file: `{ok, Started}` (with `client_id => null`) or the same errors.
+#[rustler::nif]
+fn check<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match config::from_start_argument(&decode::value(argument), &cwd) {
+        Ok(config) => (atoms::ok(), encode::started(env, &config, None, &config.warnings)).encode(env),
+        Err(e) => encode::options_error(env, &e),
+    }
 }
 
 /// Stops the reporter and cancels its cycles in flight.

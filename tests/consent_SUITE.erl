@@ -1,0 +1,74 @@
+%% @doc The consent matrix of DESIGN.md section 6, checked on what is actually logged
+%% and sent. MongooseIM's own tests find the notices by the words "MongooseIM docs".
+-module(consent_SUITE).
+-compile([export_all, nowarn_export_all]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-define(SERVICE, service_mongoose_system_metrics).
+
+all() ->
+    [service_absent_logs_the_opted_out_notice,
+     report_false_logs_nothing_and_reports_nothing,
+     no_report_key_logs_one_notice_and_reports,
+     report_true_logs_nothing_and_reports,
+     a_restart_logs_the_notice_once_more].
+
+init_per_testcase(_Case, Config) ->
+    msm_log_capture:start(),
+    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "consent")} | Config].
+
+end_per_testcase(_Case, Config) ->
+    ok = ?SERVICE:stop(),
+    msm_log_capture:stop(),
+    ga4_collector_port:stop(?config(collector, Config)).
+
+options(Config, Extra) ->
+    maps:remove(report, msm_test:options(?config(collector, Config), ?config(dir, Config),
+                                         maps:merge(#{initial_report => 0}, Extra))).
+
+docs_warnings() ->
+    Events = msm_log_capture:collected(),
+    [{What, Report} || {warning, #{what := What, text := Text} = Report} <- Events,
+                       msm_test:contains(Text, "MongooseIM docs")].
+
+reports(Config) ->
+    timer:sleep(300),
+    length(ga4_collector_port:requests(?config(collector, Config))).
+
+service_absent_logs_the_opted_out_notice(_Config) ->
+    ?assertEqual(ignore, ?SERVICE:verify_if_configured()),
+    [{system_metrics_disabled, #{text := Text}}] = docs_warnings(),
+    ?assert(msm_test:contains(Text, "[services.service_mongoose_system_metrics]")),
+    ?assert(msm_test:contains(Text, "report = false")),
+    ?assert(msm_test:contains(Text, "doc/privacy.md")).
+
+report_false_logs_nothing_and_reports_nothing(Config) ->
+    ?assertEqual(ignore, ?SERVICE:start(maps:put(report, false, options(Config, #{})))),
+    ?assertEqual(ok, ?SERVICE:verify_if_configured()),
+    ?assertEqual([], docs_warnings()),
+    ?assertEqual(0, reports(Config)).
+
+no_report_key_logs_one_notice_and_reports(Config) ->
+    {ok, _} = ?SERVICE:start(options(Config, #{})),
+    ?assertEqual(ok, ?SERVICE:verify_if_configured()),
+    [{report_transparency, #{text := Text, report_filename := File}}] = docs_warnings(),
+    Expected = filename:join(?config(dir, Config), "system_metrics_report.json"),
+    ?assertEqual(list_to_binary(Expected), File),
+    ?assert(msm_test:contains(Text, Expected)),
+    ?assert(msm_test:contains(Text, "report = false")),
+    ?assert(msm_test:contains(Text, "doc/privacy.md")),
+    ?assert(reports(Config) >= 1).
+
+report_true_logs_nothing_and_reports(Config) ->
+    {ok, _} = ?SERVICE:start(maps:put(report, true, options(Config, #{}))),
+    ?assertEqual([], docs_warnings()),
+    ?assert(reports(Config) >= 1).
+
+a_restart_logs_the_notice_once_more(Config) ->
+    {ok, _} = ?SERVICE:start(options(Config, #{})),
+    [{report_transparency, _}] = docs_warnings(),
+    ok = ?SERVICE:stop(),
+    {ok, _} = ?SERVICE:start(options(Config, #{})),
+    [{report_transparency, _}] = docs_warnings().
