@@ -1,0 +1,41 @@
+# One task file: `make demo` runs the service against the local collector, `make test`
+# runs every check CI runs. Both install what is missing first.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export REBAR_OFFLINE := 1
+export REBAR_COLOR := none
+
+.PHONY: all deps build demo test test-rust test-erlang lint fmt clean
+
+all: build
+
+deps:
+	@scripts/ensure-deps.sh
+
+build: deps
+	rebar3 compile
+
+demo: build
+	escript scripts/demo.escript
+
+test: deps lint test-rust test-erlang
+
+test-rust:
+	cargo test --release --locked --workspace
+
+test-erlang: build
+	rebar3 eunit
+	rebar3 ct
+
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --release --locked --workspace --all-targets -- -D warnings
+	rebar3 xref
+	rebar3 dialyzer
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf _build erlang/priv/*.so
