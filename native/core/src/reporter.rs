@@ -4,8 +4,10 @@
 //! [`runtime`](crate::runtime), never on the caller's thread.
 
 use std::any::Any;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
 use crate::client_id;
@@ -84,17 +86,7 @@ impl Reporter {
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
         let (config, client_id, policy) = (Arc::clone(&self.config), self.client_id.clone(), self.policy);
-        let work = runtime.spawn(run_cycle(config, client_id, facts, policy));
-        let abort = work.abort_handle();
-        runtime.spawn(async move {
-            done(match work.await {
-                Ok((report, file_error)) => Cycle::Done { report: Arc::new(report), file_error },
-                Err(e) if e.is_panic() => {
-                    Cycle::Failed(format!("the cycle panicked: {}", panic_text(e.into_panic())))
-                }
-                Err(_) => Cycle::Failed("the cycle was cancelled".to_owned()),
-            });
-        });
+        let abort = spawn_watched(runtime, run_cycle(config, client_id, facts, policy), done);
         let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
         in_flight.retain(|h| !h.is_finished());
         in_flight.push(abort);
@@ -113,6 +105,26 @@ impl Drop for Reporter {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs `work` and calls `done` with its result, or with [`Cycle::Failed`] when it
+/// panics or is aborted: a panic on the runtime never goes unreported.
+fn spawn_watched<W>(runtime: &Runtime, work: W, done: impl FnOnce(Cycle) + Send + 'static) -> AbortHandle
+where
+    W: Future<Output = (Report, Option<String>)> + Send + 'static,
+{
+    let work = runtime.spawn(work);
+    let abort = work.abort_handle();
+    runtime.spawn(async move {
+        done(match work.await {
+            Ok((report, file_error)) => Cycle::Done { report: Arc::new(report), file_error },
+            Err(e) if e.is_panic() => {
+                Cycle::Failed(format!("the cycle panicked: {}", panic_text(e.into_panic())))
+            }
+            Err(_) => Cycle::Failed("the cycle was cancelled".to_owned()),
+        });
+    });
+    abort
 }
 
 async fn run_cycle(
@@ -247,6 +259,18 @@ mod tests {
         }
         assert!(!dir.join("system_metrics_report.json").exists());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_panic_in_a_cycle_is_reported_not_lost() {
+        let (tx, rx) = mpsc::channel();
+        spawn_watched(runtime::get().unwrap(), async { panic!("deliberate test panic") }, move |c| {
+            tx.send(c).unwrap()
+        });
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Cycle::Failed(why) => assert_eq!(why, "the cycle panicked: deliberate test panic"),
+            other => panic!("expected a failed cycle, got {other:?}"),
+        }
     }
 
     #[test]
