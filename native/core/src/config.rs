@@ -2,7 +2,7 @@
 //! knows about the node (the built-in destination from the application environment and
 //! the log directory), resolved into one immutable [`ServiceConfig`].
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use url::Url;
 
@@ -54,7 +54,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let Value::Map(pairs) = argument else {
         return Err(OptionsError::Malformed(format!(
             "start/1 expects #{{options => Options}}, got {}",
-            argument.render()
+            argument.kind()
         )));
     };
     let mut opts = None;
@@ -68,7 +68,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             _ => {
                 return Err(OptionsError::Malformed(format!(
                     "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir",
-                    key.render()
+                    if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
         }
@@ -94,9 +94,18 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         })?),
     };
     let opts = parsed.options;
+    let chosen = opts.report_file.is_some();
     let report_file = cwd.join(
         opts.report_file.unwrap_or_else(|| default_report_dir(report_dir.as_deref()).join(REPORT_FILE_NAME)),
     );
+    check_report_file(&report_file).map_err(|why| {
+        let message = format!("report_file resolves to {}: {why}", report_file.display());
+        if chosen {
+            OptionsError::Invalid { option: Value::atom("report_file"), message }
+        } else {
+            OptionsError::Malformed(message)
+        }
+    })?;
     Ok(ServiceConfig {
         consent: match opts.report {
             None => Consent::Notified,
@@ -110,6 +119,18 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         report_file,
         warnings,
     })
+}
+
+/// The resolved report file must be a plain path outside the filesystem root: the
+/// client id file goes beside it, and `..` would hide where either really lands.
+fn check_report_file(path: &Path) -> Result<(), &'static str> {
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err("'..' is not allowed in the path");
+    }
+    if path.parent() == Some(Path::new("/")) {
+        return Err("refusing to write into the filesystem root");
+    }
+    Ok(())
 }
 
 /// The log directory, unless it is missing or the filesystem root.
@@ -188,6 +209,31 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(explicit.report_file, PathBuf::from("/srv/mim/r.json"));
+    }
+
+    #[test]
+    fn the_root_check_applies_to_the_resolved_path() {
+        let in_root = |file: &str| {
+            let options =
+                Value::List(vec![Value::Tuple(vec![Value::atom("report_file"), Value::charlist(file)])]);
+            let argument = Value::Map(vec![(Value::atom("options"), options)]);
+            from_start_argument(&argument, Path::new("/")).map(|c| c.report_file)
+        };
+        for bad in ["r.json", "/r.json", "/tmp/../r.json", "logs/../../r.json"] {
+            match in_root(bad) {
+                Err(OptionsError::Invalid { option, message }) => {
+                    assert!(option.is_atom("report_file"));
+                    assert!(message.contains("root") || message.contains("'..'"), "{message}");
+                }
+                other => panic!("{bad}: expected a refusal, got {other:?}"),
+            }
+        }
+        assert_eq!(in_root("log/r.json").unwrap(), PathBuf::from("/log/r.json"));
+        let default = from_start_argument(
+            &Value::Map(vec![(Value::atom("options"), Value::List(vec![]))]),
+            Path::new("/"),
+        );
+        assert_eq!(default.unwrap().report_file, PathBuf::from("/log/system_metrics_report.json"));
     }
 
     #[test]

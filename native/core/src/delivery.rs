@@ -8,12 +8,14 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::Client;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
-use url::{Host, Url};
+use url::Url;
 
 use crate::destination::{Destination, Secret};
 use crate::events::Event;
 use crate::ga4;
+use crate::options;
 use crate::report::{Delivery, Outcome};
 
 /// Time limits of delivery.
@@ -70,30 +72,47 @@ pub async fn deliver(
                 .collect()
         }
     };
-    let sends = destinations.iter().map(|d| match d {
-        Destination::Ga4 { measurement_id, secret } => {
-            let url = collect_url(base, measurement_id, secret);
-            let (client, bodies) = (client.clone(), bodies.clone());
-            let (destination, secret) = (d.clone(), secret.clone());
-            tokio::spawn(async move {
-                let mut outcome = send_all(&client, url, &bodies, policy).await;
-                outcome.error = outcome.error.map(|e| redact(&e, &secret));
-                Outcome { id: destination.id().to_owned(), protocol: destination.protocol(), ..outcome }
-            })
+    // A JoinSet aborts its tasks when dropped, so cancelling the cycle stops every send.
+    let mut sends = JoinSet::new();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; destinations.len()];
+    for (index, destination) in destinations.iter().enumerate() {
+        match destination {
+            Destination::Ga4 { measurement_id, secret } => {
+                let url = collect_url(base, measurement_id, secret);
+                let (client, bodies) = (client.clone(), bodies.clone());
+                let (destination, secret) = (destination.clone(), secret.clone());
+                sends.spawn(async move {
+                    let mut outcome = send_all(&client, url, &bodies, policy).await;
+                    outcome.error = outcome.error.map(|e| redact(&e, &secret));
+                    (
+                        index,
+                        Outcome {
+                            id: destination.id().to_owned(),
+                            protocol: destination.protocol(),
+                            ..outcome
+                        },
+                    )
+                });
+            }
+            Destination::UniversalAnalytics { .. } => outcomes[index] = Some(skipped_ua(destination)),
         }
-        Destination::UniversalAnalytics { .. } => {
-            let skipped = skipped_ua(d);
-            tokio::spawn(async move { skipped })
+    }
+    while let Some(joined) = sends.join_next().await {
+        // A send that panicked leaves its slot empty; it is reported below.
+        if let Ok((index, outcome)) = joined {
+            outcomes[index] = Some(outcome);
         }
-    });
-    let handles: Vec<_> = sends.collect();
-    let mut outcomes = Vec::with_capacity(handles.len());
-    for (handle, destination) in handles.into_iter().zip(destinations) {
-        outcomes.push(handle.await.unwrap_or_else(|e| {
-            outcome(destination, bodies.len(), Delivery::Failed, Some(format!("delivery task failed: {e}")))
-        }));
     }
     outcomes
+        .into_iter()
+        .zip(destinations)
+        .map(|(outcome, destination)| {
+            outcome.unwrap_or_else(|| {
+                let why = "the delivery task failed".to_owned();
+                self::outcome(destination, bodies.len(), Delivery::Failed, Some(why))
+            })
+        })
+        .collect()
 }
 
 fn client(base: &Url, policy: Policy) -> Result<Client, String> {
@@ -103,20 +122,11 @@ fn client(base: &Url, policy: Policy) -> Result<Client, String> {
         .timeout(policy.request_timeout)
         // A redirect would carry the secret somewhere Google did not say.
         .redirect(reqwest::redirect::Policy::none());
-    if is_loopback(base) {
+    if options::is_loopback(base) {
         // A proxy cannot reach this machine's loopback on our behalf.
         builder = builder.no_proxy();
     }
     builder.build().map_err(|e| format!("cannot set up HTTPS: {}", describe(&e)))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(name)) => name == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// `<base>/mp/collect?measurement_id=..&api_secret=..`
@@ -175,7 +185,8 @@ async fn send_all(client: &Client, url: Url, bodies: &[Vec<u8>], policy: Policy)
     result
 }
 
-/// A short, URL-free description of a reqwest error.
+/// A short description of a reqwest error, in fixed words only: library messages can
+/// name the URL (with the secret) or a host, and this text goes into the report file.
 fn describe(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
@@ -188,16 +199,25 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    // reqwest's own Display names the URL; its sources (hyper, io) do not.
-    let mut innermost = None;
+    let mut io_kind = None;
+    let mut tls = None;
     let mut source = error.source();
     while let Some(e) = source {
-        innermost = Some(e.to_string());
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if text.contains("certificate") {
+            tls = Some("TLS certificate rejected");
+        } else if tls.is_none() && (text.contains("tls") || text.contains("handshake")) {
+            tls = Some("TLS handshake failed");
+        }
         source = e.source();
     }
-    match innermost {
-        Some(cause) => format!("{kind}: {cause}"),
-        None => kind.to_owned(),
+    match (tls, io_kind) {
+        (Some(tls), _) => format!("{kind}: {tls}"),
+        (None, Some(io)) => format!("{kind}: {io}"),
+        (None, None) => kind.to_owned(),
     }
 }
 
@@ -330,7 +350,7 @@ mod tests {
         for o in &outcomes {
             assert_eq!(o.result, Delivery::Failed);
             let error = o.error.as_deref().unwrap();
-            assert!(error.starts_with("connection failed"), "{error}");
+            assert_eq!(error, "connection failed: connection refused");
             assert!(!error.contains("VERYSECRET") && !error.contains("api_secret"), "{error}");
         }
     }

@@ -109,7 +109,7 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
                 _ => None,
             })
             .collect(),
-        other => return Err(TrackingIdError(format!("expected {EXPECTED}, got {}", other.render()))),
+        other => return Err(TrackingIdError(format!("expected {EXPECTED}, got {}", other.kind()))),
     };
     let mut id = None;
     let mut secret = None;
@@ -119,10 +119,13 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
             Some("secret") if secret.is_none() => secret = Some(val),
             Some(name @ ("id" | "secret")) => return Err(TrackingIdError(format!("{name} is given twice"))),
             _ => {
+                let key = match key {
+                    Value::Atom(_) => key.render(),
+                    other => other.kind(),
+                };
                 return Err(TrackingIdError(format!(
-                    "unknown key {} in a GA4 tracking id; expected only id and secret",
-                    key.render()
-                )))
+                    "unknown key {key} in a GA4 tracking id; expected only id and secret"
+                )));
             }
         }
     }
@@ -135,7 +138,7 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
     let measurement_id = id.text().filter(|t| is_safe_id(t)).ok_or_else(|| {
         TrackingIdError(format!(
             "id must be a non-empty string of letters, digits, '-' and '_' (at most {MAX_ID_LEN}), got {}",
-            id.render()
+            id.kind()
         ))
     })?;
     // Never render the secret: say only what kind of value it was.
@@ -147,6 +150,11 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
                 "secret must be a non-empty string of printable ASCII without spaces (at most {MAX_SECRET_LEN}); the value given is not shown"
             ))
         })?;
+    if looks_like_ga4(&secret) && !looks_like_ga4(&measurement_id) {
+        return Err(TrackingIdError(
+            "id and secret look swapped: the id is the G-XXXXXXXXXX measurement id".to_owned(),
+        ));
+    }
     if !looks_like_ga4(&measurement_id) {
         into.warnings.push(format!(
             "tracking_id id {measurement_id:?} does not look like a GA4 measurement id (G-XXXXXXXXXX); reports are sent to it as GA4 anyway"
@@ -165,7 +173,8 @@ fn parse_text(text: &str, value: &Value) -> Result<Destination, TrackingIdError>
             "the GA4 measurement id {text:?} needs its API secret: #{{id => {text:?}, secret => \"...\"}}"
         )));
     }
-    Err(TrackingIdError(format!("expected {EXPECTED}, got {}", value.render())))
+    // Any other text might be a misplaced secret: describe it, never show it.
+    Err(TrackingIdError(format!("expected {EXPECTED}, got {} that is neither", value.kind())))
 }
 
 /// `[{id, _}, {secret, _}]`: the proplist spelling of one GA4 map.
@@ -268,9 +277,9 @@ mod tests {
         assert!(err(&only_id).contains("secret is missing"));
         let only_secret = Value::Map(vec![(Value::atom("secret"), Value::charlist("s"))]);
         assert!(err(&only_secret).contains("id is missing"));
-        assert!(err(&ga4_map(Value::Integer(1), Value::charlist("s"))).contains("got 1"));
+        assert!(err(&ga4_map(Value::Integer(1), Value::charlist("s"))).contains("got an integer"));
         assert!(err(&Value::charlist("G-123")).contains("needs its API secret"));
-        assert!(err(&Value::charlist("hello")).contains("got \"hello\""));
+        assert!(err(&Value::charlist("hello")).contains("got a string that is neither"));
         assert!(err(&Value::charlist("UA-12-x")).contains("expected"));
         let extra = Value::Map(vec![
             (Value::atom("id"), Value::charlist("G-1")),
@@ -287,6 +296,32 @@ mod tests {
         assert!(!message.contains("has space"));
         let message = err(&ga4_map(Value::charlist("G-1"), Value::Integer(42)));
         assert!(!message.contains("42"));
+    }
+
+    #[test]
+    fn no_malformed_shape_shows_a_secret() {
+        let s = || Value::charlist("S3CRET-LEAK-1");
+        let shapes = [
+            Value::List(vec![
+                Value::Tuple(vec![Value::atom("secret"), s()]),
+                Value::Tuple(vec![Value::atom("id"), Value::charlist("G-1")]),
+                Value::Tuple(vec![Value::atom("name"), Value::atom("x")]),
+            ]),
+            Value::List(vec![
+                Value::Tuple(vec![Value::atom("secret"), s()]),
+                Value::Tuple(vec![Value::atom("idd"), s()]),
+            ]),
+            Value::Tuple(vec![Value::charlist("G-1"), s()]),
+            Value::List(vec![Value::Tuple(vec![Value::charlist("G-2"), s()])]),
+            Value::Map(vec![(s(), Value::charlist("G-1"))]),
+            s(),
+            ga4_map(s(), Value::charlist("G-12345")),
+        ];
+        for shape in shapes {
+            let message = err(&shape);
+            assert!(!message.contains("S3CRET"), "{message}");
+        }
+        assert!(err(&ga4_map(Value::charlist("abcdef"), Value::charlist("G-12345"))).contains("look swapped"));
     }
 
     #[test]

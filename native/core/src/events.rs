@@ -50,7 +50,6 @@ impl Event {
 
 const ENABLED: &str = "enabled";
 const C2S_LISTENER: &str = "mongoose_c2s_listener";
-const MAX_VERSION_LEN: usize = 40;
 
 /// Builds the events of one report, in a fixed order.
 pub fn build(facts: &Facts) -> Vec<Event> {
@@ -145,11 +144,15 @@ pub fn format_uptime(ms: u64) -> String {
     format!("{:04}-{:02}:{:02}:{:02}", s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60)
 }
 
-/// A version string with only version characters, or nothing.
+/// The release number at the start of a version (`6.8.0` of `6.8.0-12-gabc123` or of
+/// `6.3.0-acme-prod`): suffixes of custom builds can name their owner, so they stay here.
 fn clean_version(version: &str) -> Option<String> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_');
-    (!version.is_empty() && version.len() <= MAX_VERSION_LEN && version.chars().all(ok))
-        .then(|| version.to_owned())
+    let digits = version.strip_prefix('v').unwrap_or(version);
+    let end = digits.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(digits.len());
+    let number = digits[..end].trim_end_matches('.');
+    let parts: Vec<&str> = number.split('.').collect();
+    (!number.is_empty() && parts.len() <= 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 6))
+        .then(|| number.to_owned())
 }
 
 /// `toml`, `cfg` or `unknown_config_type`, from the file's extension; the path stays here.
@@ -293,10 +296,17 @@ mod tests {
     }
 
     #[test]
-    fn odd_versions_are_left_out() {
-        for odd in ["", "6.8 (built on host.example.com)", &"9".repeat(41)] {
-            let facts = Facts { version: Some(odd.into()), ..Facts::default() };
-            assert!(build(&facts).is_empty(), "{odd:?}");
+    fn only_the_release_number_of_a_version_is_sent() {
+        let sent = |v: &str| {
+            let events = build(&Facts { version: Some(v.into()), ..Facts::default() });
+            events.first().and_then(|e| e.params.get("version").cloned())
+        };
+        assert_eq!(sent("6.8.0"), Some(Param::from("6.8.0")));
+        assert_eq!(sent("6.8.0-12-gabc1234"), Some(Param::from("6.8.0")));
+        assert_eq!(sent("6.3.0-acme-prod.host.example.com"), Some(Param::from("6.3.0")));
+        assert_eq!(sent("v6.1"), Some(Param::from("6.1")));
+        for odd in ["", "acme-6.8", "6..8", "1.2.3.4.5", &"9".repeat(41), "host.example.com"] {
+            assert_eq!(sent(odd), None, "{odd:?}");
         }
     }
 

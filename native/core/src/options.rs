@@ -4,7 +4,7 @@
 //! Like OTP's logger handlers: normalise to key/value pairs, check every key with one
 //! rule, refuse the rest. Each error names the option, the value and what was expected.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, PathBuf};
 
 use thiserror::Error;
 use url::{Host, Url};
@@ -133,14 +133,25 @@ fn entries(options: &Value) -> Result<Vec<(Value, Value)>, OptionsError> {
                 Value::Tuple(kv) if kv.len() == 2 => Ok((kv[0].clone(), kv[1].clone())),
                 other => Err(OptionsError::Malformed(format!(
                     "each option must be a {{Key, Value}} tuple or one of the atoms report, no_report; got {}",
-                    other.render()
+                    describe_element(other)
                 ))),
             })
             .collect(),
         other => Err(OptionsError::Malformed(format!(
             "options must be a map or a list, got {}",
-            other.render()
+            other.kind()
         ))),
+    }
+}
+
+/// A bad list element, named by its first atom but never shown: it may hold a secret.
+fn describe_element(element: &Value) -> String {
+    match element {
+        Value::Atom(_) => format!("the atom {}", element.render()),
+        Value::Tuple(items) if matches!(items.first(), Some(Value::Atom(_))) => {
+            format!("a tuple of {} elements starting with {}", items.len(), items[0].render())
+        }
+        other => other.kind(),
     }
 }
 
@@ -150,7 +161,7 @@ fn canonical_name(key: &Value, warnings: &mut Vec<String>) -> Result<&'static st
         _ => None,
     }
     .ok_or_else(|| {
-        OptionsError::Malformed(format!("option names must be atoms or binaries, got {}", key.render()))
+        OptionsError::Malformed(format!("option names must be atoms or binaries, got {}", key.kind()))
     })?;
     if let Some(name) = OPTION_NAMES.iter().find(|n| **n == given) {
         return Ok(name);
@@ -196,8 +207,9 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
             into.warnings.extend(parsed.warnings);
         }
         "google_analytics_url" => {
-            options.google_analytics_url = base_url(value)
-                .map_err(|why| invalid(key, format!("google_analytics_url = {}: {why}", value.render())))?;
+            options.google_analytics_url = base_url(value).map_err(|why| {
+                invalid(key, format!("google_analytics_url = {}: {why}", without_credentials(value)))
+            })?;
         }
         "report_file" => {
             options.report_file = Some(
@@ -229,7 +241,7 @@ pub fn base_url(value: &Value) -> Result<Url, String> {
     let mut url = Url::parse(&text).map_err(|e| format!("not a URL ({e})"))?;
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(url.host()) => {}
+        "http" if is_loopback_host(url.host()) => {}
         "http" => return Err("plain http is allowed only for a loopback host; use https".into()),
         other => return Err(format!("unsupported scheme {other}; use https")),
     }
@@ -247,7 +259,24 @@ pub fn base_url(value: &Value) -> Result<Url, String> {
     Ok(url)
 }
 
-fn is_loopback(host: Option<Host<&str>>) -> bool {
+/// A URL value as text, with any `user:password@` replaced, for error messages.
+fn without_credentials(value: &Value) -> String {
+    let Some(text) = value.text() else { return value.kind() };
+    let rendered = match (text.find("://"), text.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}<credentials>{}", &text[..scheme_end + 3], &text[at..])
+        }
+        _ => text,
+    };
+    format!("{rendered:?}")
+}
+
+/// Whether a URL's host is this machine's loopback.
+pub fn is_loopback(url: &Url) -> bool {
+    is_loopback_host(url.host())
+}
+
+fn is_loopback_host(host: Option<Host<&str>>) -> bool {
     match host {
         Some(Host::Domain(name)) => name == "localhost",
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -264,9 +293,6 @@ fn report_file(value: &Value) -> Result<PathBuf, String> {
     let path = PathBuf::from(&text);
     if !matches!(path.components().next_back(), Some(Component::Normal(_))) {
         return Err("expected the path of a file".into());
-    }
-    if path.parent() == Some(Path::new("/")) {
-        return Err("refusing to write into the filesystem root".into());
     }
     Ok(path)
 }
@@ -357,14 +383,17 @@ mod tests {
             ("initial_report", Value::Integer(1 << 40), &["1099511627776", "at most 4294967295"]),
             ("periodic_report", Value::Integer(0), &["periodic_report = 0", "positive integer"]),
             ("periodic_report", Value::Integer(-1), &["-1", "positive"]),
-            ("tracking_id", Value::Integer(5), &["tracking_id", "got 5"]),
+            ("tracking_id", Value::Integer(5), &["tracking_id", "got an integer"]),
             ("google_analytics_url", Value::charlist("ftp://x"), &["ftp", "https"]),
             ("google_analytics_url", Value::charlist("http://example.com"), &["loopback"]),
             ("google_analytics_url", Value::charlist("https://x/mp/collect"), &["base URL only"]),
             ("google_analytics_url", Value::charlist("https://x/?a=1"), &["query"]),
-            ("google_analytics_url", Value::charlist("https://u:p@x"), &["credentials"]),
+            (
+                "google_analytics_url",
+                Value::charlist("https://u:PASSWORD@x"),
+                &["credentials", "<credentials>@x"],
+            ),
             ("google_analytics_url", Value::charlist("not a url"), &["not a URL"]),
-            ("report_file", Value::charlist("/system_metrics_report.json"), &["root"]),
             ("report_file", Value::charlist("/var/log/"), &["path of a file"]),
             ("report_file", Value::Integer(3), &["report_file = 3", "file path"]),
         ];
@@ -412,6 +441,25 @@ mod tests {
         assert!(parsed.warnings[0].contains("initial_report"));
         let both = map(vec![("intial_report", Value::Integer(1)), ("initial_report", Value::Integer(2))]);
         assert!(refused(both).contains("more than once"));
+    }
+
+    #[test]
+    fn malformed_terms_never_show_their_content() {
+        let secret = || Value::charlist("S3CRET-LEAK-2");
+        let three = Value::List(vec![Value::Tuple(vec![
+            Value::atom("tracking_id"),
+            Value::charlist("G-1"),
+            secret(),
+        ])]);
+        let message = refused(three);
+        assert!(message.contains("a tuple of 3 elements starting with tracking_id"), "{message}");
+        for options in [Value::Tuple(vec![secret()]), Value::List(vec![secret(), Value::Integer(1)])] {
+            let message = refused(options);
+            assert!(!message.contains("S3CRET"), "{message}");
+        }
+        let url = map(vec![("google_analytics_url", Value::charlist("https://user:S3CRET@h.example/?q"))]);
+        let message = refused(url);
+        assert!(!message.contains("S3CRET") && message.contains("h.example"), "{message}");
     }
 
     #[test]

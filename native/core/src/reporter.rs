@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
@@ -18,6 +19,9 @@ use crate::facts::Facts;
 use crate::report::Report;
 use crate::{atomic_file, runtime};
 
+/// Time a cycle may take beyond its delivery deadline, for writing the report file.
+const FILE_WRITE_ALLOWANCE: Duration = Duration::from_secs(20);
+
 /// The result of one cycle, as handed to the callback.
 #[derive(Debug)]
 pub enum Cycle {
@@ -29,7 +33,8 @@ pub enum Cycle {
         /// Why the report file could not be written, if it could not.
         file_error: Option<String>,
     },
-    /// The cycle did not finish: it panicked or was cancelled by [`Reporter::stop`].
+    /// The cycle did not finish: it panicked, overran its time, or was cancelled by
+    /// [`Reporter::stop`].
     Failed(String),
 }
 
@@ -86,7 +91,15 @@ impl Reporter {
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
         let (config, client_id, policy) = (Arc::clone(&self.config), self.client_id.clone(), self.policy);
-        let abort = spawn_watched(runtime, run_cycle(config, client_id, facts, policy), done);
+        // The core bounds its own cycles: delivery has its deadline, and the file write
+        // gets a little more on top, so `done` is always called in time.
+        let limit = policy.deadline + FILE_WRITE_ALLOWANCE;
+        let work = async move {
+            tokio::time::timeout(limit, run_cycle(config, client_id, facts, policy))
+                .await
+                .map_err(|_| format!("the cycle did not finish within {} s", limit.as_secs()))
+        };
+        let abort = spawn_watched(runtime, work, done);
         let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
         in_flight.retain(|h| !h.is_finished());
         in_flight.push(abort);
@@ -111,13 +124,14 @@ impl Drop for Reporter {
 /// panics or is aborted: a panic on the runtime never goes unreported.
 fn spawn_watched<W>(runtime: &Runtime, work: W, done: impl FnOnce(Cycle) + Send + 'static) -> AbortHandle
 where
-    W: Future<Output = (Report, Option<String>)> + Send + 'static,
+    W: Future<Output = Result<(Report, Option<String>), String>> + Send + 'static,
 {
     let work = runtime.spawn(work);
     let abort = work.abort_handle();
     runtime.spawn(async move {
         done(match work.await {
-            Ok((report, file_error)) => Cycle::Done { report: Arc::new(report), file_error },
+            Ok(Ok((report, file_error))) => Cycle::Done { report: Arc::new(report), file_error },
+            Ok(Err(why)) => Cycle::Failed(why),
             Err(e) if e.is_panic() => {
                 Cycle::Failed(format!("the cycle panicked: {}", panic_text(e.into_panic())))
             }
@@ -183,6 +197,10 @@ mod tests {
         from_start_argument(&argument, dir).unwrap()
     }
 
+    fn module_host() -> crate::facts::HostTypeModules {
+        crate::facts::HostTypeModules { modules: vec![("mod_vcard".to_owned(), Value::Map(vec![]))] }
+    }
+
     fn facts() -> Facts {
         Facts { uptime_ms: Some(1000), node_count: Some(1), host_type_count: Some(2), ..Facts::default() }
     }
@@ -241,23 +259,45 @@ mod tests {
     }
 
     #[test]
-    fn stop_cancels_a_cycle_in_flight() {
+    fn stop_cancels_a_cycle_and_every_send_in_flight() {
         let collector = Collector::start().unwrap();
-        collector.set_mode(Mode::Status(500));
+        collector.set_mode(Mode::Delay(500));
         let dir = temp_dir("stop");
-        // A destination that never answers: a listener that accepts nothing.
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", silent.local_addr().unwrap());
-        let (reporter, _) = Reporter::start(config(&url, &dir));
+        let (reporter, _) = Reporter::start(config(&collector.url(), &dir));
+        // 30 host types: two requests, the second due only after the first's slow answer.
+        let facts =
+            Facts { host_type_count: Some(1), modules: Some(vec![module_host(); 30]), ..Facts::default() };
         let (tx, rx) = mpsc::channel();
-        reporter.spawn_cycle(facts(), move |c| tx.send(c).unwrap()).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        reporter.spawn_cycle(facts, move |c| tx.send(c).unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
         reporter.stop();
         match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
             Cycle::Failed(why) => assert!(why.contains("cancelled")),
             other => panic!("expected a cancelled cycle, got {other:?}"),
         }
+        std::thread::sleep(Duration::from_millis(1000));
+        assert_eq!(collector.requests().len(), 1, "the second request is never sent");
         assert!(!dir.join("system_metrics_report.json").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_destination_that_never_answers_fails_at_the_deadline() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dir = temp_dir("overrun");
+        let (reporter, _) =
+            Reporter::start(config(&format!("http://{}", silent.local_addr().unwrap()), &dir));
+        let policy = Policy {
+            connect_timeout: Duration::from_millis(200),
+            request_timeout: Duration::from_secs(30),
+            deadline: Duration::from_millis(300),
+        };
+        let reporter = reporter.with_policy(policy);
+        // The deadline bounds delivery itself, so the cycle still completes, with the
+        // destination failed for lack of time.
+        let Cycle::Done { report, .. } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(report.destinations[0].result, Delivery::Failed);
+        assert!(report.destinations[0].error.as_deref().unwrap().contains("deadline"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -88,6 +88,27 @@ impl Value {
         out
     }
 
+    /// The shape of the value without its content, for errors about values that may
+    /// hold a secret: "a string", "a tuple of 3 elements", "a map with keys id, secret".
+    pub fn kind(&self) -> String {
+        match self {
+            Value::Atom(_) => "an atom".to_owned(),
+            Value::Integer(_) => "an integer".to_owned(),
+            Value::Float(_) => "a float".to_owned(),
+            Value::Binary(_) if self.text().is_some() => "a string".to_owned(),
+            Value::Binary(_) => "a non-UTF-8 binary".to_owned(),
+            Value::List(_) if self.text().is_some() => "a string".to_owned(),
+            Value::List(items) => format!("a list of {} elements", items.len()),
+            Value::Tuple(items) => format!("a tuple of {} elements", items.len()),
+            Value::Map(pairs) if pairs.iter().all(|(k, _)| matches!(k, Value::Atom(_))) => {
+                let keys: Vec<String> = pairs.iter().map(|(k, _)| k.render()).collect();
+                format!("a map with keys {}", keys.join(", "))
+            }
+            Value::Map(pairs) => format!("a map of {} pairs", pairs.len()),
+            Value::Other(kind) => format!("a {kind}"),
+        }
+    }
+
     fn render_into(&self, out: &mut String) {
         // Writing to a String cannot fail.
         let _ = match self {
@@ -167,6 +188,33 @@ mod tests {
         assert_eq!(Value::binary("x").render(), "<<\"x\">>");
         assert_eq!(Value::Map(vec![(Value::atom("id"), Value::Integer(1))]).render(), "#{id => 1}");
         assert_eq!(Value::Other("pid").render(), "<pid>");
+    }
+
+    #[test]
+    fn kind_never_shows_content() {
+        let secret = "s3cr3t-value";
+        let cases = [
+            (Value::charlist(secret), "a string"),
+            (Value::binary(secret), "a string"),
+            (Value::Tuple(vec![Value::charlist("G-1"), Value::charlist(secret)]), "a tuple of 2 elements"),
+            (
+                Value::List(vec![Value::Tuple(vec![Value::atom("secret"), Value::charlist(secret)])]),
+                "a list of 1 elements",
+            ),
+            (
+                Value::Map(vec![
+                    (Value::atom("id"), Value::Integer(1)),
+                    (Value::atom("secret"), Value::charlist(secret)),
+                ]),
+                "a map with keys id, secret",
+            ),
+            (Value::Map(vec![(Value::charlist(secret), Value::Integer(1))]), "a map of 1 pairs"),
+            (Value::Other("pid"), "a pid"),
+        ];
+        for (value, kind) in cases {
+            assert_eq!(value.kind(), kind);
+            assert!(!value.kind().contains(secret));
+        }
     }
 
     #[test]

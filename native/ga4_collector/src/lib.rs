@@ -11,7 +11,7 @@
 //! | `POST /batch`, `POST /collect` | legacy Universal Analytics; recorded, answered 200 |
 //! | `GET /_collector/requests` | what was recorded, as a JSON array |
 //! | `DELETE /_collector/requests` | forget it |
-//! | `PUT /_collector/mode` | body `normal`, `status N` or `status_for ID N` |
+//! | `PUT /_collector/mode` | body `normal`, `status N`, `status_for ID N` or `delay MS` |
 
 #![deny(missing_docs)]
 
@@ -37,6 +37,8 @@ pub enum Mode {
     Status(u16),
     /// Hits for this measurement id get this status; others are normal.
     StatusFor(String, u16),
+    /// Hits are answered normally, but only after this many milliseconds.
+    Delay(u64),
 }
 
 impl Mode {
@@ -47,13 +49,14 @@ impl Mode {
             ["normal"] => Some(Mode::Normal),
             ["status", code] => code.parse().ok().map(Mode::Status),
             ["status_for", id, code] => code.parse().ok().map(|c| Mode::StatusFor((*id).to_owned(), c)),
+            ["delay", ms] => ms.parse().ok().map(Mode::Delay),
             _ => None,
         }
     }
 
     fn status_for(&self, measurement_id: Option<&str>, normal: u16) -> u16 {
         match self {
-            Mode::Normal => normal,
+            Mode::Normal | Mode::Delay(_) => normal,
             Mode::Status(code) => *code,
             Mode::StatusFor(id, code) if measurement_id == Some(id.as_str()) => *code,
             Mode::StatusFor(..) => normal,
@@ -215,7 +218,7 @@ fn answer(request: &Request, shared: &Shared) -> (u16, &'static str, Vec<u8>) {
                 *lock(&shared.mode) = mode;
                 (204, TEXT, Vec::new())
             }
-            None => (400, TEXT, b"expected: normal | status N | status_for ID N".to_vec()),
+            None => (400, TEXT, b"expected: normal | status N | status_for ID N | delay MS".to_vec()),
         },
         _ => (404, TEXT, b"not found".to_vec()),
     }
@@ -234,10 +237,11 @@ fn problems_of(request: &Request) -> Vec<String> {
     }
 }
 
-/// Records a hit and returns the status to answer it with.
+/// Records a hit and returns the status to answer it with, after any delay the mode asks.
 fn record(request: &Request, shared: &Shared, normal: u16) -> u16 {
     let measurement_id = request.query_param("measurement_id");
-    let status = lock(&shared.mode).status_for(measurement_id.as_deref(), normal);
+    let mode = lock(&shared.mode).clone();
+    let status = mode.status_for(measurement_id.as_deref(), normal);
     let recorded = Recorded {
         path: request.path.clone(),
         measurement_id,
@@ -248,6 +252,9 @@ fn record(request: &Request, shared: &Shared, normal: u16) -> u16 {
         problems: problems_of(request),
     };
     lock(&shared.recorded).push(recorded);
+    if let Mode::Delay(ms) = mode {
+        thread::sleep(std::time::Duration::from_millis(ms));
+    }
     status
 }
 
@@ -318,6 +325,7 @@ mod tests {
         assert!(exchange(&collector, &post("/mp/collect?measurement_id=G-2&api_secret=s", "{}"))
             .starts_with("HTTP/1.1 503"));
         assert_eq!(Mode::parse("nonsense"), None);
+        assert_eq!(Mode::parse("delay 250"), Some(Mode::Delay(250)));
     }
 
     #[test]
