@@ -70,13 +70,15 @@ clear(Collector) ->
     {204, _} = http(Collector, "DELETE", "/_collector/requests", <<>>),
     ok.
 
-%% @doc `normal', `{status, Code}' or `{status_for, MeasurementId, Code}'.
--spec set_mode(collector(), normal | {status, integer()} | {status_for, string(), integer()}) -> ok.
+%% @doc `normal', `{status, Code}', `{status_for, MeasurementId, Code}' or `{delay, Ms}'.
+-spec set_mode(collector(), normal | {status, integer()} | {status_for, string(), integer()}
+                            | {delay, non_neg_integer()}) -> ok.
 set_mode(Collector, Mode) ->
     Body = case Mode of
                normal -> "normal";
                {status, Code} -> io_lib:format("status ~b", [Code]);
-               {status_for, Id, Code} -> io_lib:format("status_for ~s ~b", [Id, Code])
+               {status_for, Id, Code} -> io_lib:format("status_for ~s ~b", [Id, Code]);
+               {delay, Ms} -> io_lib:format("delay ~b", [Ms])
            end,
     {204, _} = http(Collector, "PUT", "/_collector/mode", iolist_to_binary(Body)),
     ok.

@@ -9,7 +9,8 @@
 -define(NIF, service_mongoose_system_metrics_nif).
 
 all() ->
-    [report_now_answers_at_once_and_sends_the_result_later,
+    [configure_keeps_the_secret_inside_the_core,
+     report_now_answers_at_once_and_sends_the_result_later,
      chunks_hold_at_most_25_events,
      every_destination_gets_every_chunk,
      the_file_holds_the_events_as_sent_and_no_secret,
@@ -59,6 +60,17 @@ cycle(Facts) ->
     after 20000 ->
         error(no_cycle_result)
     end.
+
+configure_keeps_the_secret_inside_the_core(Config) ->
+    Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
+    {ok, Configuration, Started} = ?NIF:configure(#{options => Options}),
+    ?assertMatch(#{mode := on, notice := false, client_id := null, destinations := [<<"G-OPERATOR1">>]}, Started),
+    ?assertNot(msm_test:contains(term_to_binary({Configuration, Started}), "operator-secret-123")),
+    ?assertNot(filelib:is_file(filename:join(?config(dir, Config), "system_metrics_client_id"))),
+    ?assertEqual({error, not_started}, ?NIF:report_now(#{})),
+    {ok, #{client_id := ClientId}} = ?NIF:start(Configuration),
+    ?assert(msm_test:is_uuid_v4(ClientId)),
+    {ok, #{<<"client_id">> := ClientId}, ok} = cycle(#{node_count => 1}).
 
 report_now_answers_at_once_and_sends_the_result_later(Config) ->
     #{mode := on, client_id := ClientId} = start(Config),

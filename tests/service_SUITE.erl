@@ -20,6 +20,9 @@ groups() ->
     [{map_options, [], Reporting},
      {proplist_options, [], Reporting},
      {lifecycle, [], [report_false_sends_nothing_and_starts_nothing,
+                      no_secret_in_the_state_or_the_child_spec,
+                      a_slow_delivery_makes_cycles_skip_instead_of_piling_up,
+                      stop_answers_the_callers_waiting_for_a_report,
                       a_collector_that_is_down_leaves_the_service_running,
                       a_collector_answering_500_leaves_the_service_running,
                       an_unwritable_report_file_is_logged_and_reporting_goes_on,
@@ -130,6 +133,48 @@ report_false_sends_nothing_and_starts_nothing(Config) ->
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertNot(filelib:is_file(report_file(Config))),
     ?assertEqual(ok, ?SERVICE:verify_if_configured()).
+
+no_secret_in_the_state_or_the_child_spec(Config) ->
+    application:set_env(mongoose_system_metrics, default_tracking_id,
+                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    Pid = start(Config, #{}),
+    {ok, _} = ?SERVICE:report_now(),
+    Terms = [sys:get_state(Pid), sys:get_status(Pid), sys:get_status(mongoose_system_metrics_sup),
+             supervisor:which_children(mongoose_system_metrics_sup), ?SERVICE:last_report()],
+    Bytes = term_to_binary(Terms),
+    [?assertNot(msm_test:contains(Bytes, Secret)) || Secret <- ["operator-secret-123", "builtin-secret-456"]],
+    %% A crash report would show the same state and start arguments; and the restarted
+    %% service keeps reporting with the configuration it cannot see.
+    exit(Pid, kill),
+    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}, #{<<"result">> := <<"delivered">>}]}} =
+        ?SERVICE:report_now().
+
+a_slow_delivery_makes_cycles_skip_instead_of_piling_up(Config) ->
+    Collector = ?config(collector, Config),
+    ga4_collector_port:set_mode(Collector, {delay, 700}),
+    msm_log_capture:start(),
+    start(Config, #{initial_report => 0, periodic_report => 100}),
+    timer:sleep(1000),
+    ga4_collector_port:set_mode(Collector, normal),
+    %% Cycles due every 100 ms, each taking 700 ms: at most two started in one second.
+    Sent = length(ga4_collector_port:requests(Collector)),
+    ?assert(Sent >= 1 andalso Sent =< 2, Sent),
+    Skipped = [W || {notice, #{what := system_metrics_cycle_skipped} = W} <- msm_log_capture:collected()],
+    ?assert(length(Skipped) >= 5, length(Skipped)).
+
+stop_answers_the_callers_waiting_for_a_report(Config) ->
+    ga4_collector_port:set_mode(?config(collector, Config), {delay, 2000}),
+    start(Config, #{}),
+    Self = self(),
+    Caller = spawn(fun() -> Self ! {report_now, ?SERVICE:report_now()} end),
+    msm_test:wait_until(fun() -> length(ga4_collector_port:requests(?config(collector, Config))) =:= 1 end),
+    ok = ?SERVICE:stop(),
+    receive
+        {report_now, Result} -> ?assertEqual({error, stopped}, Result)
+    after 5000 ->
+        error({no_answer, erlang:process_info(Caller)})
+    end.
 
 a_collector_that_is_down_leaves_the_service_running(Config) ->
     {ok, Listen} = gen_tcp:listen(0, []),

@@ -1,10 +1,10 @@
 %% @doc The seam between the service and the node it runs in.
 %%
-%% A facts source is a module implementing this behaviour. The VM source
-%% (`mongoose_system_metrics_vm') always runs and gives what any BEAM node can show; a
-%% host source, such as a MongooseIM adapter, adds what only the host knows, and its
-%% facts win where both give one. A source that crashes never stops a cycle: its facts
-%% are left out and the failure is logged once.
+%% A facts source is a module implementing this behaviour. A host source, such as the
+%% MongooseIM adapter, gives what only the host knows; the VM source
+%% (`mongoose_system_metrics_vm') fills in the facts the host did not give, from what any
+%% BEAM node can show. A source that crashes never stops a cycle: its facts are left out
+%% and the failure is logged once.
 %%
 %% The facts map (every key optional; see the core's `facts.rs'):
 %% `uptime_ms', `version', `node_count', `host_types', `domain_count', `modules'
@@ -13,6 +13,8 @@
 -module(mongoose_system_metrics_facts).
 
 -export([collect/0, host_source/0, is_configured/0, mark_configured/1]).
+
+-define(MONGOOSEIM_ADAPTER, mongoose_system_metrics_mongooseim).
 
 -type facts() :: #{uptime_ms => non_neg_integer(),
                    version => string() | binary(),
@@ -38,21 +40,23 @@
 %% Whether the host's configuration enables the service, or `unknown'.
 -callback service_configured() -> boolean() | unknown.
 
-%% @doc The facts of this node: the VM's, overlaid with the host source's.
+%% @doc The facts of this node: the host source's, completed by the VM's.
 -spec collect() -> facts().
 collect() ->
-    Vm = guarded(mongoose_system_metrics_vm),
-    case host_source() of
-        none -> Vm;
-        Source -> maps:merge(Vm, guarded(Source))
-    end.
+    Host = case host_source() of
+               none -> #{};
+               Source -> guarded(Source, fun Source:facts/0)
+           end,
+    %% The VM source skips what the host gave: scanning ports or modules costs time.
+    Vm = guarded(mongoose_system_metrics_vm, fun() -> mongoose_system_metrics_vm:facts(maps:keys(Host)) end),
+    maps:merge(Vm, Host).
 
-%% @doc The host source to use: `facts_source' from the application environment, or,
-%% with `auto', none until a host adapter is available.
+%% @doc The host source to use: `facts_source' from the application environment; with
+%% `auto', the MongooseIM adapter when MongooseIM runs in this node.
 -spec host_source() -> module() | none.
 host_source() ->
     case application:get_env(mongoose_system_metrics, facts_source, auto) of
-        auto -> none;
+        auto -> available(?MONGOOSEIM_ADAPTER);
         Module when is_atom(Module) -> available(Module)
     end.
 
@@ -87,8 +91,8 @@ available(Module) ->
 
 %% A failing source gives no facts; the reason is logged once per source and reason,
 %% without the facts themselves (they may hold private values).
-guarded(Source) ->
-    try Source:facts() of
+guarded(Source, Get) ->
+    try Get() of
         Facts when is_map(Facts) -> Facts;
         Other -> failed(Source, {bad_return, type_of(Other)})
     catch

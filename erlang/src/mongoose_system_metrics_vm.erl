@@ -3,7 +3,7 @@
 -module(mongoose_system_metrics_vm).
 -behaviour(mongoose_system_metrics_facts).
 
--export([available/0, facts/0, service_configured/0]).
+-export([available/0, facts/0, facts/1, service_configured/0]).
 
 -spec available() -> true.
 available() ->
@@ -15,15 +15,19 @@ service_configured() ->
 
 -spec facts() -> mongoose_system_metrics_facts:facts().
 facts() ->
-    {UptimeMs, _} = statistics(wall_clock),
-    Base = #{uptime_ms => UptimeMs,
-             node_count => length(nodes()) + 1,
-             modules => #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])},
-             listeners => [#{proto => tcp} || _ <- listening_sockets()]},
-    case version() of
-        undefined -> Base;
-        Vsn -> Base#{version => Vsn}
-    end.
+    facts([]).
+
+%% @doc The facts, leaving out those named in `Skip' (a host source gave them).
+-spec facts([atom()]) -> mongoose_system_metrics_facts:facts().
+facts(Skip) ->
+    Getters = [{uptime_ms, fun() -> element(1, statistics(wall_clock)) end},
+               {node_count, fun() -> length(nodes()) + 1 end},
+               {version, fun version/0},
+               {modules, fun() -> #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])} end},
+               {listeners, fun() -> [#{proto => tcp} || _ <- listening_sockets()] end}],
+    maps:from_list([{Key, Value} || {Key, Get} <- Getters,
+                                    not lists:member(Key, Skip),
+                                    (Value = Get()) =/= undefined]).
 
 version() ->
     App = application:get_env(mongoose_system_metrics, product_application, mongooseim),

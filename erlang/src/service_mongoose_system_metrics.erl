@@ -4,14 +4,14 @@
 %% (`mongoose_system_metrics_facts') and hands them to the Rust core
 %% (`service_mongoose_system_metrics_nif'), which builds, anonymises, sends and writes the
 %% report off the schedulers and answers with a message. The process never holds an API
-%% secret: the options are validated and installed by the core before it starts, so no
-%% crash report can show them.
+%% secret: the core turns the options into an opaque configuration before the process
+%% starts, so no state, child spec or crash report can show one.
 -module(service_mongoose_system_metrics).
 -behaviour(gen_server).
 
 %% API.
 -export([start/1, stop/0, report_now/0, last_report/0, preview/0, verify_if_configured/0]).
--export([start_link/1]).
+-export([start_link/2]).
 
 %% gen_server.
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
@@ -21,11 +21,12 @@
 -type start_error() :: service_mongoose_system_metrics_nif:options_error()
                      | {already_started, pid()}
                      | term().
+-type configuration() :: service_mongoose_system_metrics_nif:configuration().
+-type started() :: service_mongoose_system_metrics_nif:started().
 -export_type([options/0, report/0]).
 
-%% A cycle gives up waiting for the core after this long. Delivery has its own, shorter
-%% bounds (a connect and a request timeout, a one-minute deadline); this only guards
-%% against a cycle that never reports back.
+%% The core ends every cycle within 80 s (a one-minute delivery deadline, then the file);
+%% this watchdog only guards against a core that never reports back.
 -define(CYCLE_TIMEOUT, 90000).
 -define(CALL_TIMEOUT, (?CYCLE_TIMEOUT + 5000)).
 
@@ -34,7 +35,6 @@
                 waiting = [] :: [gen_server:from()]}).
 
 -record(state, {periodic_report :: pos_integer(),
-                timer :: reference(),
                 cycle :: #cycle{} | undefined}).
 
 %% API.
@@ -46,21 +46,16 @@
 -spec start(options()) -> {ok, pid()} | ignore | {error, start_error()}.
 start(Options) ->
     case application:ensure_all_started(mongoose_system_metrics) of
-        {ok, _} ->
-            %% One start at a time: the core holds one configuration per VM.
-            global:trans({{?MODULE, start}, self()}, fun() -> start_locked(Options) end, [node()]);
-        {error, Reason} ->
-            {error, Reason}
+        {ok, _} -> start_configured(Options);
+        {error, Reason} -> {error, Reason}
     end.
 
 %% @doc Stops the service; its timers end and cycles in flight are cancelled.
 -spec stop() -> ok.
 stop() ->
-    case whereis(?MODULE) of
-        undefined -> ok;
-        Pid -> _ = mongoose_system_metrics_sup:stop_service(Pid), ok
-    end,
+    _ = [mongoose_system_metrics_sup:stop_service(Pid) || Pid <- mongoose_system_metrics_sup:services()],
     mongoose_system_metrics_facts:mark_configured(false),
+    %% Also clears a configuration that no process holds any more (idempotent).
     stop_core().
 
 %% @doc Collects the facts now, sends them to every destination, writes the report
@@ -72,7 +67,8 @@ report_now() ->
         gen_server:call(?MODULE, report_now, ?CALL_TIMEOUT)
     catch
         exit:{noproc, _} -> {error, not_running};
-        exit:{timeout, _} -> {error, timeout}
+        exit:{timeout, _} -> {error, timeout};
+        exit:_ -> {error, stopped}
     end.
 
 %% @doc The last report a cycle finished on this node.
@@ -88,8 +84,13 @@ last_report() ->
 -spec preview() -> {ok, report()} | {error, term()}.
 preview() ->
     case whereis(?MODULE) of
-        undefined -> {error, not_running};
-        _ -> service_mongoose_system_metrics_nif:preview(mongoose_system_metrics_facts:collect())
+        undefined ->
+            {error, not_running};
+        _ ->
+            case core(fun() -> service_mongoose_system_metrics_nif:preview(mongoose_system_metrics_facts:collect()) end) of
+                {error, not_started} -> {error, not_running};
+                Result -> Result
+            end
     end.
 
 %% @doc MongooseIM's start-up hook: when the service is not configured, log the
@@ -104,17 +105,26 @@ verify_if_configured() ->
     end.
 
 %% @private
--spec start_link(service_mongoose_system_metrics_nif:started()) -> {ok, pid()} | {error, term()}.
-start_link(Started) ->
-    gen_server:start_link({local, ?MODULE}, ?MODULE, Started, []).
+-spec start_link(configuration(), started()) -> {ok, pid()} | {error, term()}.
+start_link(Configuration, Started) ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, {Configuration, Started}, []).
 
 %% gen_server.
 
 %% @private
--spec init(service_mongoose_system_metrics_nif:started()) -> {ok, #state{}}.
-init(#{initial_report := Initial, periodic_report := Periodic}) ->
+%% Installs the configuration in the core here, in the registered process: a second,
+%% concurrent start fails to register before it could replace it, and a restart after a
+%% crash installs it again.
+-spec init({configuration(), started()}) -> {ok, #state{}} | {stop, term()}.
+init({Configuration, #{initial_report := Initial, periodic_report := Periodic}}) ->
     process_flag(trap_exit, true),
-    {ok, #state{periodic_report = Periodic, timer = erlang:send_after(Initial, self(), cycle_due)}}.
+    case core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end) of
+        {ok, _} ->
+            _ = erlang:send_after(Initial, self(), cycle_due),
+            {ok, #state{periodic_report = Periodic}};
+        {error, Reason} ->
+            {stop, Reason}
+    end.
 
 %% @private
 -spec handle_call(report_now | term(), gen_server:from(), #state{}) ->
@@ -134,15 +144,15 @@ handle_cast(_Request, State) ->
 %% @private
 -spec handle_info(term(), #state{}) -> {noreply, #state{}}.
 handle_info(cycle_due, #state{periodic_report = Periodic} = State) ->
-    Rearmed = State#state{timer = erlang:send_after(Periodic, self(), cycle_due)},
+    _ = erlang:send_after(Periodic, self(), cycle_due),
     case State#state.cycle of
         undefined ->
-            {noreply, start_cycle([], Rearmed)};
+            {noreply, start_cycle([], State)};
         #cycle{} ->
             %% A slow delivery never piles cycles up: this one is skipped.
             log(notice, #{what => system_metrics_cycle_skipped,
                           text => <<"the previous report is still being delivered">>}),
-            {noreply, Rearmed}
+            {noreply, State}
     end;
 handle_info({mongoose_system_metrics_report, Ref, Result},
             #state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting}} = State) ->
@@ -159,38 +169,40 @@ handle_info(_Stale, State) ->
     {noreply, State}.
 
 %% @private
+%% Whatever the reason, the core's configuration goes with the process; a restart
+%% installs it again.
 -spec terminate(term(), #state{}) -> ok.
-terminate(Reason, _State) when Reason =:= normal; Reason =:= shutdown ->
-    stop_core();
-terminate({shutdown, _}, _State) ->
-    stop_core();
-terminate(_Crash, _State) ->
-    %% A crash keeps the core's configuration, so the restarted process can go on.
-    ok.
+terminate(_Reason, #state{cycle = Cycle}) ->
+    case Cycle of
+        #cycle{waiting = Waiting} -> reply_all(Waiting, {error, stopped});
+        undefined -> ok
+    end,
+    stop_core().
 
 %% Internal.
 
-start_locked(Options) ->
-    Argument = start_argument(Options),
-    %% Bad options are reported as such even when the service already runs.
-    case {core(fun() -> service_mongoose_system_metrics_nif:check(Argument) end), whereis(?MODULE)} of
-        {{error, Reason}, _} ->
+start_configured(Options) ->
+    case core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Options)) end) of
+        {error, Reason} ->
             {error, Reason};
-        {{ok, _}, Pid} when is_pid(Pid) ->
-            {error, {already_started, Pid}};
-        {{ok, _}, undefined} ->
-            install(Argument)
+        {ok, Configuration, Started} ->
+            case whereis(?MODULE) of
+                Pid when is_pid(Pid) ->
+                    {error, {already_started, Pid}};
+                undefined ->
+                    start_service(Configuration, Started)
+            end
     end.
 
-install(Argument) ->
-    case core(fun() -> service_mongoose_system_metrics_nif:start(Argument) end) of
-        {ok, #{mode := off}} ->
-            mongoose_system_metrics_facts:mark_configured(true),
-            ignore;
-        {ok, Started} ->
+start_service(_Configuration, #{mode := off}) ->
+    mongoose_system_metrics_facts:mark_configured(true),
+    ignore;
+start_service(Configuration, Started) ->
+    case mongoose_system_metrics_sup:start_service(Configuration, Started) of
+        {ok, Pid} ->
             mongoose_system_metrics_facts:mark_configured(true),
             announce(Started),
-            mongoose_system_metrics_sup:start_service(Started);
+            {ok, Pid};
         {error, Reason} ->
             {error, Reason}
     end.

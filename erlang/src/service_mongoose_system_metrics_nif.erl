@@ -3,12 +3,14 @@
 %% module can be reloaded on its own (the NIF library cannot be upgraded in place).
 %%
 %% Erlang tests call these directly with hand-made facts:
-%% `start/1' validates and installs the configuration; `report_now/1' returns
+%% `configure/1' validates options into an opaque configuration (the API secret stays
+%% inside the core); `start/1' installs one, or validates and installs a start argument;
+%% `report_now/1' returns
 %% `{ok, Ref}' at once and later sends the caller
 %% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
 -module(service_mongoose_system_metrics_nif).
 
--export([start/1, check/1, stop/0, report_now/1, preview/1, last_report/0]).
+-export([configure/1, start/1, stop/0, report_now/1, preview/1, last_report/0]).
 
 -on_load(load/0).
 
@@ -28,7 +30,9 @@
                        | {invalid_options, binary()}.
 -type facts_error() :: {invalid_fact, atom() | binary(), binary()}.
 -type report() :: #{binary() => term()}.
--export_type([start_argument/0, started/0, options_error/0, facts_error/0, report/0]).
+%% An opaque reference to a validated configuration held by the core.
+-type configuration() :: reference().
+-export_type([start_argument/0, started/0, options_error/0, facts_error/0, report/0, configuration/0]).
 
 -spec load() -> ok | {error, term()}.
 load() ->
@@ -43,13 +47,13 @@ priv_dir() ->
             Dir
     end.
 
--spec start(start_argument()) -> {ok, started()} | {error, options_error()}.
-start(_Argument) ->
+%% Validates; installs nothing and touches no file.
+-spec configure(start_argument()) -> {ok, configuration(), started()} | {error, options_error()}.
+configure(_Argument) ->
     erlang:nif_error(nif_not_loaded).
 
-%% Validates like start/1 but installs nothing and touches no file.
--spec check(start_argument()) -> {ok, started()} | {error, options_error()}.
-check(_Argument) ->
+-spec start(configuration() | start_argument()) -> {ok, started()} | {error, options_error()}.
+start(_ConfigurationOrArgument) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec stop() -> ok.

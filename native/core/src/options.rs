@@ -261,7 +261,12 @@ pub fn base_url(value: &Value) -> Result<Url, String> {
 
 /// A URL value as text, with any `user:password@` replaced, for error messages.
 fn without_credentials(value: &Value) -> String {
-    let Some(text) = value.text() else { return value.kind() };
+    let Some(text) = value.text() else {
+        return match value {
+            Value::Atom(_) | Value::Integer(_) | Value::Float(_) => value.render(),
+            other => other.kind(),
+        };
+    };
     let rendered = match (text.find("://"), text.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}<credentials>{}", &text[..scheme_end + 3], &text[at..])

@@ -1,7 +1,8 @@
 //! The NIFs. One reporter per VM, like the registered service it serves.
 //!
-//! `start/1` runs on a dirty I/O scheduler (it reads the client id file); `check/1` is
-//! `start/1` without effects, for validating before anything changes; `report_now/1`,
+//! `configure/1` validates options into an opaque configuration, so the API secret never
+//! travels as an Erlang term after that; `start/1` installs one (on a dirty I/O
+//! scheduler: it reads the client id file); `report_now/1`,
 //! `preview/1` and `last_report/0` on dirty CPU schedulers, since facts and reports grow
 //! with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
 //! core's runtime and its result arrives as
@@ -9,61 +10,90 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use mongoose_system_metrics_core::config::{self, Consent};
+use mongoose_system_metrics_core::config::{self, Consent, ServiceConfig};
 use mongoose_system_metrics_core::facts;
+use mongoose_system_metrics_core::options::OptionsError;
 use mongoose_system_metrics_core::report::Report;
 use mongoose_system_metrics_core::reporter::{Cycle, Reporter};
 use rustler::env::OwnedEnv;
-use rustler::{Encoder, Env, Term};
+use rustler::{Encoder, Env, ResourceArc, Term};
 
 use crate::{atoms, decode, encode};
 
-static REPORTER: Mutex<Option<Reporter>> = Mutex::new(None);
+/// Shared out under a short lock, so no NIF waits for another's work.
+static REPORTER: Mutex<Option<Arc<Reporter>>> = Mutex::new(None);
 /// Kept apart from the reporter so the last report outlives a restart of the service.
 static LAST_REPORT: Mutex<Option<Arc<Report>>> = Mutex::new(None);
+
+/// A validated configuration. The BEAM sees only an opaque reference to it, so the API
+/// secret inside cannot appear in a process state, a child spec or a crash report.
+struct Configuration(ServiceConfig);
+
+#[rustler::resource_impl]
+impl rustler::Resource for Configuration {}
 
 /// A panic elsewhere must not make these unusable: the data is still consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Validates the configuration and installs it, replacing any running reporter.
-/// A bad configuration changes nothing.
+fn configuration(argument: Term) -> Result<ServiceConfig, OptionsError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    config::from_start_argument(&decode::value(argument), &cwd)
+}
+
+fn current() -> Option<Arc<Reporter>> {
+    lock(&REPORTER).clone()
+}
+
+/// Validates a start argument and changes nothing: `{ok, Configuration, Started}`, where
+/// `Started` describes it (`client_id => null`), or the error naming the bad option.
+#[rustler::nif]
+fn configure<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
+    match configuration(argument) {
+        Ok(config) => {
+            let started = encode::started(env, &config, None, &config.warnings);
+            (atoms::ok(), ResourceArc::new(Configuration(config)), started).encode(env)
+        }
+        Err(e) => encode::options_error(env, &e),
+    }
+}
+
+/// Installs a configuration (from `configure/1`, or a start argument to validate first),
+/// replacing any running reporter. With `report = false` nothing runs. A bad argument
+/// changes nothing.
 #[rustler::nif(schedule = "DirtyIo")]
 fn start<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let config = match config::from_start_argument(&decode::value(argument), &cwd) {
-        Ok(config) => config,
-        Err(e) => return encode::options_error(env, &e),
+    let config = match argument.decode::<ResourceArc<Configuration>>() {
+        Ok(resource) => resource.0.clone(),
+        Err(_) => match configuration(argument) {
+            Ok(config) => config,
+            Err(e) => return encode::options_error(env, &e),
+        },
     };
     let mut warnings = config.warnings.clone();
     if config.consent == Consent::Refused {
-        *lock(&REPORTER) = None;
+        install(None);
         return (atoms::ok(), encode::started(env, &config, None, &warnings)).encode(env);
     }
     let (reporter, more) = Reporter::start(config);
     warnings.extend(more);
     let info = encode::started(env, reporter.config(), Some(reporter.client_id()), &warnings);
-    *lock(&REPORTER) = Some(reporter);
+    install(Some(Arc::new(reporter)));
     (atoms::ok(), info).encode(env)
 }
 
-/// Validates a start argument like `start/1`, without installing anything or touching
-/// a file: `{ok, Started}` (with `client_id => null`) or the same errors.
-#[rustler::nif]
-fn check<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    match config::from_start_argument(&decode::value(argument), &cwd) {
-        Ok(config) => (atoms::ok(), encode::started(env, &config, None, &config.warnings)).encode(env),
-        Err(e) => encode::options_error(env, &e),
+fn install(reporter: Option<Arc<Reporter>>) {
+    let previous = std::mem::replace(&mut *lock(&REPORTER), reporter);
+    if let Some(previous) = previous {
+        previous.stop();
     }
 }
 
 /// Stops the reporter and cancels its cycles in flight.
 #[rustler::nif]
 fn stop() -> rustler::Atom {
-    let stopped = lock(&REPORTER).take();
-    drop(stopped);
+    install(None);
     atoms::ok()
 }
 
@@ -74,8 +104,7 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
         Ok(facts) => facts,
         Err(e) => return encode::facts_error(env, &e),
     };
-    let guard = lock(&REPORTER);
-    let Some(reporter) = guard.as_ref() else {
+    let Some(reporter) = current() else {
         return (atoms::error(), atoms::not_started()).encode(env);
     };
     let pid = env.pid();
@@ -105,7 +134,7 @@ fn preview<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
         Ok(facts) => facts,
         Err(e) => return encode::facts_error(env, &e),
     };
-    match lock(&REPORTER).as_ref() {
+    match current() {
         Some(reporter) => (atoms::ok(), encode::report(env, &reporter.preview(&facts))).encode(env),
         None => (atoms::error(), atoms::not_started()).encode(env),
     }
