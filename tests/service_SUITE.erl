@@ -19,7 +19,8 @@ groups() ->
                  the_file_matches_what_was_sent],
     [{map_options, [], Reporting},
      {proplist_options, [], Reporting},
-     {lifecycle, [], [report_false_sends_nothing_and_starts_nothing,
+     {lifecycle, [], [the_default_timers_are_5_minutes_then_3_hours,
+                      report_false_sends_nothing_and_starts_nothing,
                       no_secret_in_the_state_or_the_child_spec,
                       a_slow_delivery_makes_cycles_skip_instead_of_piling_up,
                       stop_answers_the_callers_waiting_for_a_report,
@@ -66,8 +67,11 @@ options(Config, Extra) ->
         _ -> Map
     end.
 
-start(Config, Extra) ->
+start(Config, Extra) when is_map(Extra) ->
     {ok, Pid} = ?SERVICE:start(options(Config, Extra)),
+    Pid;
+start(_Config, Options) ->
+    {ok, Pid} = ?SERVICE:start(Options),
     Pid.
 
 report_file(Config) ->
@@ -124,6 +128,16 @@ the_file_matches_what_was_sent(Config) ->
                                             <<"status">> := 204}]}, File),
     {ok, Bytes} = file:read_file(report_file(Config)),
     ?assertNot(msm_test:contains(Bytes, "operator-secret-123")).
+
+the_default_timers_are_5_minutes_then_3_hours(Config) ->
+    Options = maps:without([initial_report, periodic_report], options(Config, #{})),
+    {ok, _, #{initial_report := 300000, periodic_report := 10800000}} =
+        service_mongoose_system_metrics_nif:configure(#{options => Options}),
+    Pid = start(Config, maps:to_list(Options)),
+    %% The state holds the period; the first cycle is 5 minutes away, so nothing is sent now.
+    ?assertEqual(10800000, element(2, sys:get_state(Pid))),
+    timer:sleep(300),
+    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))).
 
 report_false_sends_nothing_and_starts_nothing(Config) ->
     ?assertEqual(ignore, ?SERVICE:start(options(Config, #{report => false, initial_report => 0, periodic_report => 50}))),
