@@ -51,8 +51,12 @@ impl Event {
 const ENABLED: &str = "enabled";
 const C2S_LISTENER: &str = "mongoose_c2s_listener";
 
-/// Builds the events of one report, in a fixed order.
-pub fn build(facts: &Facts) -> Vec<Event> {
+/// Stanza counter totals of the last report, by stanza type: the base of increments.
+pub type StanzaTotals = BTreeMap<String, u64>;
+
+/// Builds the events of one report, in a fixed order; `previous` holds the stanza
+/// totals of the last report.
+pub fn build(facts: &Facts, previous: &StanzaTotals) -> Vec<Event> {
     let mut events = Vec::new();
     if let Some(n) = facts.host_type_count {
         events.push(Event::new("host_count", [("value", n.into())]));
@@ -66,7 +70,7 @@ pub fn build(facts: &Facts) -> Vec<Event> {
         for host_type in host_types {
             for (module, opts) in &host_type.modules {
                 if known::contains(known::MODULES, module) {
-                    with_opts.push(module_event(module, opts));
+                    with_opts.extend(module_events(module, opts));
                 } else {
                     custom.insert(module.as_str());
                 }
@@ -87,34 +91,83 @@ pub fn build(facts: &Facts) -> Vec<Event> {
     if let Some(pools) = &facts.outgoing_pools {
         events.extend(outgoing_pools(pools));
     }
+    if let Some(totals) = &facts.stanza_counts {
+        events.extend(stanza_counts(totals, previous));
+    }
     events
 }
 
-fn module_event(module: &str, opts: &Value) -> Event {
-    let mut event = Event::new("module_with_opt", [("module", module.into())]);
+/// One event per stanza type: the total, and the increment since the last report. A
+/// total below the last one means the counter was reset (a restart): the increment is
+/// then the new total, never negative.
+fn stanza_counts(totals: &StanzaTotals, previous: &StanzaTotals) -> Vec<Event> {
+    known::STANZA_TYPES
+        .iter()
+        .filter_map(|stanza_type| {
+            let total = *totals.get(*stanza_type)?;
+            let increment = match previous.get(*stanza_type) {
+                Some(&before) if before <= total => total - before,
+                _ => total,
+            };
+            Some(Event::new(
+                "xmpp_stanza_count",
+                [
+                    ("stanza_type", (*stanza_type).into()),
+                    ("total", total.into()),
+                    ("increment", increment.into()),
+                ],
+            ))
+        })
+        .collect()
+}
+
+/// The events of one module on one host type: one, or one per backend when the module
+/// has several (mod_event_pusher), so that none is lost.
+fn module_events(module: &str, opts: &Value) -> Vec<Event> {
+    let mut single = Event::new("module_with_opt", [("module", module.into())]);
+    let mut backends = Vec::new();
     for (key, allowed) in [
         ("backend", known::BACKENDS),
         ("online_backend", known::BACKENDS),
         ("api_version", known::API_VERSIONS),
     ] {
-        if let Some(value) = option(opts, key).and_then(Value::name) {
-            if known::contains(allowed, &value) {
-                event.params.insert(key.to_owned(), Param::Str(value));
+        let mut values: Vec<String> = Vec::new();
+        for value in options(opts, key).filter_map(Value::name) {
+            if known::contains(allowed, &value) && !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        match (key, values.len()) {
+            (_, 0) => {}
+            ("backend", n) if n > 1 => backends = values,
+            _ => {
+                single.params.insert(key.to_owned(), Param::Str(values.swap_remove(0)));
             }
         }
     }
-    event
+    if backends.is_empty() {
+        return vec![single];
+    }
+    backends
+        .into_iter()
+        .map(|backend| {
+            let mut event = single.clone();
+            event.params.insert("backend".to_owned(), Param::Str(backend));
+            event
+        })
+        .collect()
 }
 
-/// An option of a module, from a map or a proplist; anything odd reads as absent.
-fn option<'a>(opts: &'a Value, key: &str) -> Option<&'a Value> {
+/// Every value of an option of a module, from a map or a proplist (where a key may
+/// repeat, as in `config_metrics/1` results); anything odd reads as absent.
+fn options<'a>(opts: &'a Value, key: &'a str) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
     match opts {
-        Value::Map(pairs) => pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v),
-        Value::List(items) => items.iter().find_map(|item| match item {
+        Value::Map(pairs) => Box::new(pairs.iter().filter(move |(k, _)| k.is_atom(key)).map(|(_, v)| v)),
+        Value::List(items) => Box::new(items.iter().filter_map(move |item| match item {
             Value::Tuple(kv) if kv.len() == 2 && kv[0].is_atom(key) => Some(&kv[1]),
             _ => None,
-        }),
-        _ => None,
+        })),
+        _ => Box::new(std::iter::empty()),
     }
 }
 
@@ -242,6 +295,11 @@ fn outgoing_pools(pools: &[String]) -> Vec<Event> {
 mod tests {
     use super::*;
     use crate::facts::HostTypeModules;
+
+    /// A first report: no stanza totals before it.
+    fn build(facts: &Facts) -> Vec<Event> {
+        super::build(facts, &StanzaTotals::new())
+    }
 
     fn names(events: &[Event]) -> Vec<&str> {
         events.iter().map(|e| e.name.as_str()).collect()
@@ -418,6 +476,65 @@ mod tests {
                 (Some(Param::from("rdbms")), Some(Param::Int(2))),
             ]
         );
+    }
+
+    #[test]
+    fn stanza_counts_have_totals_and_increments_that_never_go_negative() {
+        let totals = |pairs: &[(&str, u64)]| -> StanzaTotals {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let facts = |pairs: &[(&str, u64)]| Facts { stanza_counts: Some(totals(pairs)), ..Facts::default() };
+        let rows = |events: Vec<Event>| -> Vec<(Param, Param, Param)> {
+            events
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.params["stanza_type"].clone(),
+                        e.params["total"].clone(),
+                        e.params["increment"].clone(),
+                    )
+                })
+                .collect()
+        };
+        let first = build(&facts(&[("xmppIqSent", 5), ("xmppMessageSent", 10)]));
+        assert_eq!(
+            rows(first),
+            [
+                (Param::from("xmppMessageSent"), Param::Int(10), Param::Int(10)),
+                (Param::from("xmppIqSent"), Param::Int(5), Param::Int(5)),
+            ],
+            "sent in the fixed order; the first increment is the total"
+        );
+        let previous = totals(&[("xmppIqSent", 5), ("xmppMessageSent", 10)]);
+        let next = super::build(&facts(&[("xmppIqSent", 7), ("xmppMessageSent", 3)]), &previous);
+        assert_eq!(
+            rows(next),
+            [
+                (Param::from("xmppMessageSent"), Param::Int(3), Param::Int(3)),
+                (Param::from("xmppIqSent"), Param::Int(7), Param::Int(2)),
+            ],
+            "a reset counter counts from zero"
+        );
+    }
+
+    #[test]
+    fn every_event_pusher_backend_is_kept() {
+        let metrics = Value::List(
+            ["push", "http", "rabbit", "my_backend"]
+                .iter()
+                .map(|b| Value::Tuple(vec![Value::atom("backend"), Value::atom(b)]))
+                .collect(),
+        );
+        let facts = Facts {
+            modules: Some(vec![HostTypeModules { modules: vec![("mod_event_pusher".into(), metrics)] }]),
+            ..Facts::default()
+        };
+        let backends: Vec<_> = build(&facts)
+            .into_iter()
+            .filter(|e| e.name == "module_with_opt")
+            .map(|e| e.params["backend"].clone())
+            .collect();
+        assert_eq!(backends, [Param::from("http"), Param::from("push"), Param::from("rabbit")]);
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! never leave this crate as such. [`crate::events`] turns them into anonymous events.
 //! Every fact is optional: a fact the node cannot show is left out, and so is its event.
 
+use std::collections::BTreeMap;
+
 use thiserror::Error;
 
+use crate::known;
 use crate::value::Value;
 
 /// The facts of one node, as typed data.
@@ -31,6 +34,8 @@ pub struct Facts {
     pub components: Option<u64>,
     /// Path of the configuration file (only its type is reported).
     pub config_file: Option<String>,
+    /// Stanza counter totals, by stanza type (see [`known::STANZA_TYPES`]).
+    pub stanza_counts: Option<BTreeMap<String, u64>>,
 }
 
 /// The modules enabled for one host type.
@@ -66,7 +71,7 @@ pub struct FactsError {
 }
 
 /// The fact keys, in the order facts are documented.
-pub const FACT_NAMES: [&str; 10] = [
+pub const FACT_NAMES: [&str; 11] = [
     "uptime_ms",
     "version",
     "node_count",
@@ -77,6 +82,7 @@ pub const FACT_NAMES: [&str; 10] = [
     "outgoing_pools",
     "components",
     "config_file",
+    "stanza_counts",
 ];
 
 const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
@@ -117,6 +123,11 @@ pub fn parse(value: &Value) -> Result<Facts, FactsError> {
             }
             "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
             "config_file" => facts.config_file = Some(val.text().ok_or_else(|| bad("a file path string"))?),
+            "stanza_counts" => {
+                let expected =
+                    format!("#{{StanzaType => Total}} with stanza types {}", known::STANZA_TYPES.join(", "));
+                facts.stanza_counts = Some(stanza_counts(val).ok_or_else(|| bad(&expected))?)
+            }
             _ => {
                 return Err(error(
                     &name,
@@ -133,6 +144,19 @@ fn count(value: &Value) -> Option<u64> {
         Value::Integer(n) => u64::try_from(*n).ok(),
         _ => None,
     }
+}
+
+fn stanza_counts(value: &Value) -> Option<BTreeMap<String, u64>> {
+    let Value::Map(pairs) = value else { return None };
+    pairs
+        .iter()
+        .map(|(k, v)| match k {
+            Value::Atom(name) if known::STANZA_TYPES.contains(&name.as_str()) => {
+                Some((name.clone(), count(v)?))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn names(value: &Value) -> Option<Vec<String>> {
@@ -272,6 +296,12 @@ mod tests {
             ("listeners", Value::List(vec![Value::Map(vec![])]), "proto is missing"),
             ("outgoing_pools", Value::List(vec![Value::Integer(1)]), "pool types"),
             ("config_file", Value::Integer(1), "file path"),
+            (
+                "stanza_counts",
+                Value::Map(vec![(Value::atom("xmppChatter"), Value::Integer(1))]),
+                "stanza types",
+            ),
+            ("stanza_counts", Value::Map(vec![(Value::atom("xmppIqSent"), Value::Integer(-1))]), "Total"),
             ("colour", Value::Integer(1), "unknown fact colour"),
         ];
         for (name, value, words) in cases {

@@ -118,6 +118,17 @@ pub const API_VERSIONS: &[&str] = &["v2", "v3"];
 /// Outgoing pool types of the open-source product.
 pub const POOL_TYPES: &[&str] = &["cassandra", "elastic", "http", "ldap", "rabbit", "rdbms", "redis"];
 
+/// Stanza counters, in the order their events are sent: "Sent" counts what clients
+/// send to the server, "Received" what the server delivers to them.
+pub const STANZA_TYPES: [&str; 6] = [
+    "xmppMessageSent",
+    "xmppMessageReceived",
+    "xmppIqSent",
+    "xmppIqReceived",
+    "xmppPresenceSent",
+    "xmppPresenceReceived",
+];
+
 /// Whether `name` appears in the sorted list `list`.
 pub fn contains(list: &[&str], name: &str) -> bool {
     list.binary_search(&name).is_ok()

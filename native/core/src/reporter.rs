@@ -5,7 +5,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use crate::client_id;
 use crate::config::ServiceConfig;
 use crate::delivery::{self, Policy};
-use crate::events;
+use crate::events::{self, StanzaTotals};
 use crate::facts::Facts;
 use crate::report::Report;
 use crate::{atomic_file, runtime};
@@ -45,18 +45,24 @@ pub struct Reporter {
     client_id: String,
     policy: Policy,
     in_flight: Mutex<Vec<AbortHandle>>,
+    baseline: Baseline,
 }
+
+/// The stanza totals of the last finished cycle, shared so that they outlive a restart
+/// of the reporter (the counters themselves live as long as the node).
+pub type Baseline = Arc<Mutex<StanzaTotals>>;
 
 impl Reporter {
     /// Starts a reporter: loads or makes the client id (blocking file I/O).
     /// Returns remarks for the log, such as a client id file that cannot be saved.
-    pub fn start(config: ServiceConfig) -> (Reporter, Vec<String>) {
+    pub fn start(config: ServiceConfig, baseline: Baseline) -> (Reporter, Vec<String>) {
         let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
         let reporter = Reporter {
             config: Arc::new(config),
             client_id: loaded.id,
             policy: Policy::default(),
             in_flight: Mutex::new(Vec::new()),
+            baseline,
         };
         (reporter, loaded.warning.into_iter().collect())
     }
@@ -79,7 +85,7 @@ impl Reporter {
 
     /// The report a cycle would send for these facts; nothing is sent or written.
     pub fn preview(&self, facts: &Facts) -> Report {
-        let events = events::build(facts);
+        let events = events::build(facts, &lock(&self.baseline));
         let planned = delivery::planned(&self.config.destinations, &self.client_id, &events);
         Report::new(&self.client_id, events, planned)
     }
@@ -91,16 +97,17 @@ impl Reporter {
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
         let (config, client_id, policy) = (Arc::clone(&self.config), self.client_id.clone(), self.policy);
+        let baseline = Arc::clone(&self.baseline);
         // The core bounds its own cycles: delivery has its deadline, and the file write
         // gets a little more on top, so `done` is always called in time.
         let limit = policy.deadline + FILE_WRITE_ALLOWANCE;
         let work = async move {
-            tokio::time::timeout(limit, run_cycle(config, client_id, facts, policy))
+            tokio::time::timeout(limit, run_cycle(config, client_id, facts, policy, baseline))
                 .await
                 .map_err(|_| format!("the cycle did not finish within {} s", limit.as_secs()))
         };
         let abort = spawn_watched(runtime, work, done);
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = lock(&self.in_flight);
         in_flight.retain(|h| !h.is_finished());
         in_flight.push(abort);
         Ok(())
@@ -108,7 +115,7 @@ impl Reporter {
 
     /// Cancels every cycle in flight; their callbacks get [`Cycle::Failed`].
     pub fn stop(&self) {
-        for handle in self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+        for handle in lock(&self.in_flight).drain(..) {
             handle.abort();
         }
     }
@@ -146,8 +153,10 @@ async fn run_cycle(
     client_id: String,
     facts: Facts,
     policy: Policy,
+    baseline: Baseline,
 ) -> (Report, Option<String>) {
-    let events = events::build(&facts);
+    let previous = lock(&baseline).clone();
+    let events = events::build(&facts, &previous);
     let outcomes =
         delivery::deliver(&config.base_url, &config.destinations, &client_id, &events, policy).await;
     let report = Report::new(&client_id, events, outcomes);
@@ -159,7 +168,15 @@ async fn run_cycle(
     })
     .await
     .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
+    if let Some(totals) = facts.stanza_counts {
+        *lock(&baseline) = totals;
+    }
     (report, written.err())
+}
+
+/// A poisoned lock only means a panic elsewhere; the data is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn panic_text(payload: Box<dyn Any + Send>) -> String {
@@ -197,6 +214,12 @@ mod tests {
         from_start_argument(&argument, dir).unwrap()
     }
 
+    impl Reporter {
+        fn start_fresh(config: ServiceConfig) -> (Reporter, Vec<String>) {
+            Reporter::start(config, Baseline::default())
+        }
+    }
+
     fn module_host() -> crate::facts::HostTypeModules {
         crate::facts::HostTypeModules { modules: vec![("mod_vcard".to_owned(), Value::Map(vec![]))] }
     }
@@ -215,7 +238,7 @@ mod tests {
     fn a_cycle_sends_writes_the_file_and_reports_back() {
         let collector = Collector::start().unwrap();
         let dir = temp_dir("cycle");
-        let (reporter, warnings) = Reporter::start(config(&collector.url(), &dir));
+        let (reporter, warnings) = Reporter::start_fresh(config(&collector.url(), &dir));
         assert!(warnings.is_empty());
         let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
         assert_eq!(file_error, None);
@@ -237,8 +260,8 @@ mod tests {
     #[test]
     fn the_client_id_survives_a_restart() {
         let dir = temp_dir("restart");
-        let first = Reporter::start(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
-        let second = Reporter::start(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
+        let first = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
+        let second = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
         assert_eq!(first, second);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -250,7 +273,7 @@ mod tests {
         let mut config = config(&collector.url(), &dir);
         std::fs::write(dir.join("blocker"), "").unwrap();
         config.report_file = dir.join("blocker").join("report.json");
-        let (reporter, warnings) = Reporter::start(config);
+        let (reporter, warnings) = Reporter::start_fresh(config);
         assert_eq!(warnings.len(), 1, "the client id cannot be saved either");
         let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
         assert!(file_error.unwrap().contains("cannot write report file"));
@@ -263,7 +286,7 @@ mod tests {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::Delay(500));
         let dir = temp_dir("stop");
-        let (reporter, _) = Reporter::start(config(&collector.url(), &dir));
+        let (reporter, _) = Reporter::start_fresh(config(&collector.url(), &dir));
         // 30 host types: two requests, the second due only after the first's slow answer.
         let facts =
             Facts { host_type_count: Some(1), modules: Some(vec![module_host(); 30]), ..Facts::default() };
@@ -286,7 +309,7 @@ mod tests {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let dir = temp_dir("overrun");
         let (reporter, _) =
-            Reporter::start(config(&format!("http://{}", silent.local_addr().unwrap()), &dir));
+            Reporter::start_fresh(config(&format!("http://{}", silent.local_addr().unwrap()), &dir));
         let policy = Policy {
             connect_timeout: Duration::from_millis(200),
             request_timeout: Duration::from_secs(30),
@@ -298,6 +321,39 @@ mod tests {
         let Cycle::Done { report, .. } = cycle(&reporter) else { panic!("cycle failed") };
         assert_eq!(report.destinations[0].result, Delivery::Failed);
         assert!(report.destinations[0].error.as_deref().unwrap().contains("deadline"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stanza_increments_count_from_the_last_finished_cycle_across_restarts() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("stanzas");
+        let baseline = Baseline::default();
+        let with_total = |n: i64| {
+            let counts = Value::Map(vec![(Value::atom("xmppMessageSent"), Value::Integer(n))]);
+            crate::facts::parse(&Value::Map(vec![(Value::atom("stanza_counts"), counts)])).unwrap()
+        };
+        let increment = |reporter: &Reporter, n: i64, send: bool| -> serde_json::Value {
+            let report = if send {
+                let (tx, rx) = mpsc::channel();
+                reporter.spawn_cycle(with_total(n), move |c| tx.send(c).unwrap()).unwrap();
+                match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+                    Cycle::Done { report, .. } => (*report).clone(),
+                    other => panic!("{other:?}"),
+                }
+            } else {
+                reporter.preview(&with_total(n))
+            };
+            report.to_json()["events"][0]["params"]["increment"].clone()
+        };
+        let (first, _) = Reporter::start(config(&collector.url(), &dir), Arc::clone(&baseline));
+        assert_eq!(increment(&first, 10, true), 10);
+        assert_eq!(increment(&first, 15, false), 5, "a preview counts from the last cycle");
+        assert_eq!(increment(&first, 16, false), 6, "and does not move the base");
+        drop(first);
+        let (second, _) = Reporter::start(config(&collector.url(), &dir), baseline);
+        assert_eq!(increment(&second, 25, true), 15, "a restarted reporter keeps the base");
+        assert_eq!(increment(&second, 4, true), 4, "a reset counter never gives a negative increment");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -317,7 +373,7 @@ mod tests {
     fn preview_sends_and_writes_nothing() {
         let collector = Collector::start().unwrap();
         let dir = temp_dir("preview");
-        let (reporter, _) = Reporter::start(config(&collector.url(), &dir));
+        let (reporter, _) = Reporter::start_fresh(config(&collector.url(), &dir));
         let report = reporter.preview(&facts());
         assert_eq!(report.destinations[0].result, Delivery::NotSent);
         assert_eq!(report.destinations[0].requests, 1);

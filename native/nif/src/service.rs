@@ -8,13 +8,13 @@
 //! core's runtime and its result arrives as
 //! `{mongoose_system_metrics_report, Ref, Result}`.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use mongoose_system_metrics_core::config::{self, Consent, ServiceConfig};
 use mongoose_system_metrics_core::facts;
 use mongoose_system_metrics_core::options::OptionsError;
 use mongoose_system_metrics_core::report::Report;
-use mongoose_system_metrics_core::reporter::{Cycle, Reporter};
+use mongoose_system_metrics_core::reporter::{Baseline, Cycle, Reporter};
 use rustler::env::OwnedEnv;
 use rustler::{Encoder, Env, ResourceArc, Term};
 
@@ -24,6 +24,8 @@ use crate::{atoms, decode, encode};
 static REPORTER: Mutex<Option<Arc<Reporter>>> = Mutex::new(None);
 /// Kept apart from the reporter so the last report outlives a restart of the service.
 static LAST_REPORT: Mutex<Option<Arc<Report>>> = Mutex::new(None);
+/// Stanza totals of the last cycle, for increments; they outlive a restart of the service.
+static BASELINE: LazyLock<Baseline> = LazyLock::new(Baseline::default);
 
 /// A validated configuration. The BEAM sees only an opaque reference to it, so the API
 /// secret inside cannot appear in a process state, a child spec or a crash report.
@@ -76,7 +78,7 @@ fn start<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
         install(None);
         return (atoms::ok(), encode::started(env, &config, None, &warnings)).encode(env);
     }
-    let (reporter, more) = Reporter::start(config);
+    let (reporter, more) = Reporter::start(config, Arc::clone(&BASELINE));
     warnings.extend(more);
     let info = encode::started(env, reporter.config(), Some(reporter.client_id()), &warnings);
     install(Some(Arc::new(reporter)));
