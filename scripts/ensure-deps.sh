@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need when it is missing, so a fresh Debian machine
 # can run `make demo` and `make test` as they are: Erlang/OTP with common_test, eunit
-# and dialyzer, rebar3 (all from Debian's packages; hex.pm is never used), and a C
-# compiler for the TLS crate. Rust itself must already be installed (rustup).
+# and dialyzer, PropEr, rebar3 (all from Debian's packages; hex.pm is never used), and a
+# C compiler for the TLS crate. Rust itself must already be installed (rustup).
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
@@ -21,6 +21,8 @@ packages=()
 if ! command -v erl >/dev/null 2>&1 || ! command -v rebar3 >/dev/null 2>&1 || ! have_otp_apps; then
   packages+=(erlang-nox erlang-dev rebar3 erlang-common-test erlang-eunit erlang-dialyzer erlang-tools)
 fi
+# PropEr and its header, for the privacy property of the MongooseIM suite.
+ls /usr/lib/erlang/lib/proper-*/include/proper.hrl >/dev/null 2>&1 || packages+=(erlang-proper erlang-proper-dev)
 command -v cc >/dev/null 2>&1 || packages+=(gcc)
 command -v make >/dev/null 2>&1 || packages+=(make)
 [ -d /etc/ssl/certs ] || packages+=(ca-certificates)

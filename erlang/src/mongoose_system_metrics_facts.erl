@@ -12,7 +12,7 @@
 %% `tls_mode', `tls_module', `handlers'), `outgoing_pools', `components', `config_file'.
 -module(mongoose_system_metrics_facts).
 
--export([collect/0, host_source/0, is_configured/0, mark_configured/1]).
+-export([collect/0, gather/3, host_source/0, is_configured/0, mark_configured/1]).
 
 -define(MONGOOSEIM_ADAPTER, mongoose_system_metrics_mongooseim).
 
@@ -31,7 +31,8 @@
                       tls_mode => tls | starttls | starttls_required | undefined,
                       tls_module => atom(),
                       handlers => [module()]}.
--export_type([facts/0, listener/0]).
+-type getter() :: {atom(), fun(() -> term())}.
+-export_type([facts/0, listener/0, getter/0]).
 
 %% Whether the source can run in this node (its host's modules are loaded).
 -callback available() -> boolean().
@@ -50,6 +51,26 @@ collect() ->
     %% The VM source skips what the host gave: scanning ports or modules costs time.
     Vm = guarded(mongoose_system_metrics_vm, fun() -> mongoose_system_metrics_vm:facts(maps:keys(Host)) end),
     maps:merge(Vm, Host).
+
+%% @doc Runs each getter whose key is not in `Skip' and gathers the results into facts.
+%% A getter that crashes, or answers `undefined', leaves its fact out; a crash is logged
+%% once per source, fact and reason, never with the values (they may be private).
+-spec gather(module(), [getter()], [atom()]) -> facts().
+gather(Source, Getters, Skip) ->
+    maps:from_list([{Key, Value} || {Key, Get} <- Getters,
+                                    not lists:member(Key, Skip),
+                                    Value <- [get_fact(Source, Key, Get)],
+                                    Value =/= undefined]).
+
+get_fact(Source, Key, Get) ->
+    try
+        Get()
+    catch
+        Class:Reason ->
+            log_once(#{what => system_metrics_fact_failed, source => Source, fact => Key,
+                       reason => {Class, reason_summary(Reason)}}),
+            undefined
+    end.
 
 %% @doc The host source to use: `facts_source' from the application environment; with
 %% `auto', the MongooseIM adapter when MongooseIM runs in this node.
@@ -100,15 +121,17 @@ guarded(Source, Get) ->
     end.
 
 failed(Source, Why) ->
-    Key = {?MODULE, failed, Source, Why},
+    log_once(#{what => system_metrics_facts_failed, source => Source, reason => Why}),
+    #{}.
+
+log_once(Report) ->
+    Key = {?MODULE, logged, Report},
     case persistent_term:get(Key, false) of
         true -> ok;
         false ->
             persistent_term:put(Key, true),
-            mongoose_system_metrics_notice:log(
-              warning, #{what => system_metrics_facts_failed, source => Source, reason => Why})
-    end,
-    #{}.
+            mongoose_system_metrics_notice:log(warning, Report)
+    end.
 
 reason_summary(Reason) when is_atom(Reason) -> Reason;
 reason_summary(Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(element(1, Reason)) ->

@@ -20,14 +20,14 @@ facts() ->
 %% @doc The facts, leaving out those named in `Skip' (a host source gave them).
 -spec facts([atom()]) -> mongoose_system_metrics_facts:facts().
 facts(Skip) ->
-    Getters = [{uptime_ms, fun() -> element(1, statistics(wall_clock)) end},
-               {node_count, fun() -> length(nodes()) + 1 end},
-               {version, fun version/0},
-               {modules, fun() -> #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])} end},
-               {listeners, fun() -> [#{proto => tcp} || _ <- listening_sockets()] end}],
-    maps:from_list([{Key, Value} || {Key, Get} <- Getters,
-                                    not lists:member(Key, Skip),
-                                    (Value = Get()) =/= undefined]).
+    mongoose_system_metrics_facts:gather(
+      ?MODULE,
+      [{uptime_ms, fun() -> element(1, statistics(wall_clock)) end},
+       {node_count, fun() -> length(nodes()) + 1 end},
+       {version, fun version/0},
+       {modules, fun() -> #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])} end},
+       {listeners, fun() -> [#{proto => tcp} || _ <- listening_sockets()] end}],
+      Skip).
 
 version() ->
     App = application:get_env(mongoose_system_metrics, product_application, mongooseim),

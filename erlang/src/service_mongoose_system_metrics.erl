@@ -11,6 +11,8 @@
 
 %% API.
 -export([start/1, stop/0, report_now/0, last_report/0, preview/0, verify_if_configured/0]).
+%% MongooseIM's configurable-service callback.
+-export([config_spec/0]).
 -export([start_link/2]).
 
 %% gen_server.
@@ -104,6 +106,11 @@ verify_if_configured() ->
             ignore
     end.
 
+%% @doc The TOML spec of the service's section, for MongooseIM's config parser.
+-spec config_spec() -> tuple().
+config_spec() ->
+    mongoose_system_metrics_mongooseim:config_spec().
+
 %% @private
 -spec start_link(configuration(), started()) -> {ok, pid()} | {error, term()}.
 start_link(Configuration, Started) ->
@@ -184,6 +191,8 @@ terminate(_Reason, #state{cycle = Cycle}) ->
 start_configured(Options) ->
     case core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Options)) end) of
         {error, Reason} ->
+            %% MongooseIM keeps starting whatever a service returns: say it loudly.
+            log(error, #{what => system_metrics_invalid_options, reason => Reason}),
             {error, Reason};
         {ok, Configuration, Started} ->
             case whereis(?MODULE) of

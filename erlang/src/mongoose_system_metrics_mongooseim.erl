@@ -1,0 +1,176 @@
+%% @doc The MongooseIM adapter: the facts only MongooseIM knows, read through its public
+%% functions (MongooseIM 6.x): configuration (`hosts', `host_types', modules, `listen',
+%% `outgoing_pools', `instrumentation', `internal_databases', the config file), the
+%% domain core, the component registry, cluster membership and the stanza counters.
+%%
+%% Every call into MongooseIM goes through `mim/3' and every fact is gathered on its own
+%% (`mongoose_system_metrics_facts:gather/3'): a missing module, a changed function or an
+%% odd value leaves that one fact out, logged once, and the cycle goes on. Only what the
+%% report can use is handed on: for modules, the candidate backend options, never the
+%% rest of their configuration.
+-module(mongoose_system_metrics_mongooseim).
+-behaviour(mongoose_system_metrics_facts).
+
+-export([available/0, facts/0, service_configured/0, config_spec/0]).
+
+%% Stanza types and the MongooseIM instrumentation metrics they are read from. "Sent"
+%% counts what clients send in, "Received" what the server sends out.
+-define(STANZA_METRICS, [{xmppMessageSent, xmpp_element_in, message_count},
+                         {xmppMessageReceived, xmpp_element_out, message_count},
+                         {xmppIqSent, xmpp_element_in, iq_count},
+                         {xmppIqReceived, xmpp_element_out, iq_count},
+                         {xmppPresenceSent, xmpp_element_in, presence_count},
+                         {xmppPresenceReceived, xmpp_element_out, presence_count}]).
+
+%% Option keys a module's backend may be reported under.
+-define(BACKEND_KEYS, [backend, online_backend, api_version]).
+
+%% @doc True when MongooseIM's configuration is loaded in this node.
+-spec available() -> boolean().
+available() ->
+    try is_list(mim(mongoose_config, get_opt, [hosts]))
+    catch _:_ -> false
+    end.
+
+%% @doc Whether `[services.service_mongoose_system_metrics]' is in the configuration.
+-spec service_configured() -> boolean() | unknown.
+service_configured() ->
+    try mim(mongoose_service, is_loaded, [service_mongoose_system_metrics]) of
+        Loaded when is_boolean(Loaded) -> Loaded;
+        _ -> unknown
+    catch _:_ -> unknown
+    end.
+
+-spec facts() -> mongoose_system_metrics_facts:facts().
+facts() ->
+    mongoose_system_metrics_facts:gather(
+      ?MODULE,
+      [{host_types, fun host_types/0},
+       {domain_count, fun domain_count/0},
+       {modules, fun modules/0},
+       {listeners, fun listeners/0},
+       {outgoing_pools, fun outgoing_pools/0},
+       {components, fun components/0},
+       {node_count, fun node_count/0},
+       {config_file, fun() -> mim(mongoose_config, get_config_path, []) end},
+       {stanza_counts, fun stanza_counts/0}],
+      []).
+
+%% @doc The TOML spec of `[services.service_mongoose_system_metrics]', as MongooseIM's
+%% config parser expects from a configurable service: a `section' record of
+%% MongooseIM 6.x (`include/mongoose_config_spec.hrl'), built here as the tuple it is.
+%% It checks types at parse time; the core checks everything else at start.
+-spec config_spec() -> tuple().
+config_spec() ->
+    Integer = fun(Validate) -> option(integer, Validate) end,
+    NonEmpty = option(string, non_empty),
+    section(#{<<"report">> => option(boolean, any),
+              <<"initial_report">> => Integer(non_negative),
+              %% The spelling of the original documentation's example.
+              <<"intial_report">> => Integer(non_negative),
+              <<"periodic_report">> => Integer(positive),
+              <<"tracking_id">> => section(#{<<"id">> => NonEmpty, <<"secret">> => NonEmpty}, all),
+              <<"google_analytics_url">> => option(string, url),
+              <<"report_file">> => NonEmpty},
+            []).
+
+%% #section{items, validate_keys, required, validate, format_items, process, defaults,
+%%          wrap, include}
+section(Items, Required) ->
+    {section, Items, any, Required, any, map, [], #{}, default, when_present}.
+
+%% #option{type, validate, process, wrap}
+option(Type, Validate) ->
+    {option, Type, Validate, [], default}.
+
+%% Facts.
+
+host_types() ->
+    opt(hosts) ++ opt(host_types).
+
+domain_count() ->
+    case mim(mongoose_domain_core, domains_count, []) of
+        N when is_integer(N) -> N;
+        undefined -> undefined
+    end.
+
+%% Per host type, the modules enabled there, each with its candidate backend options.
+modules() ->
+    maps:map(fun(_HostType, Modules) -> maps:map(fun backend_options/2, Modules) end,
+             mim(gen_mod, loaded_modules_with_opts, [])).
+
+%% mod_event_pusher is configured per backend: its option keys are its backends.
+backend_options(mod_event_pusher, Opts) when is_map(Opts) ->
+    [{backend, Backend} || Backend <- maps:keys(Opts)];
+backend_options(_Module, Opts) when is_map(Opts) ->
+    [{Key, Value} || Key <- ?BACKEND_KEYS, {ok, Value} <- [maps:find(Key, Opts)]];
+backend_options(_Module, _Opts) ->
+    [].
+
+listeners() ->
+    [listener(Listener) || #{module := Module} = Listener <- opt(listen), is_atom(Module)].
+
+listener(#{module := Module} = Listener) ->
+    Handlers = maps:get(handlers, Listener, []),
+    #{module => Module,
+      proto => maps:get(proto, Listener, tcp),
+      tls_mode => tls_mode(Listener),
+      handlers => [H || #{module := H} <- Handlers, is_atom(H)]}.
+
+tls_mode(#{tls := #{mode := Mode}}) when is_atom(Mode) -> Mode;
+tls_mode(_) -> undefined.
+
+%% Global pools, and the pools of each host type.
+outgoing_pools() ->
+    PerHostType = [Pools || HostType <- host_types(),
+                            {ok, Pools} <- [mim(mongoose_config, lookup_opt, [{outgoing_pools, HostType}])]],
+    [Type || Pools <- [opt(outgoing_pools) | PerHostType], #{type := Type} <- Pools, is_atom(Type)].
+
+%% External components connected to this node (each domain once).
+components() ->
+    Domains = lists:usort(mim(mongoose_component, dirty_get_all_components, [all])),
+    length([D || D <- Domains, mim(mongoose_component, lookup_component, [D, node()]) =/= []]).
+
+%% Members of the MongooseIM cluster, as its internal database sees them (not every
+%% connected Erlang node).
+node_count() ->
+    case opt(internal_databases) of
+        #{cets := _} ->
+            members(maps:get(joined_nodes, mim(cets_status, status, [mongoose_cets_discovery])));
+        #{mnesia := _} ->
+            members(mim(mnesia, system_info, [running_db_nodes]));
+        _ ->
+            undefined
+    end.
+
+members(Nodes) when is_list(Nodes) ->
+    length(lists:usort([node() | Nodes])).
+
+%% Totals from the configured instrumentation; Prometheus wins when both are set.
+stanza_counts() ->
+    case opt(instrumentation) of
+        #{prometheus := _} -> stanza_totals(fun prometheus_total/2);
+        #{exometer := _} -> stanza_totals(fun exometer_total/2);
+        _ -> undefined
+    end.
+
+stanza_totals(Total) ->
+    maps:from_list([{Type, Total(Event, Metric)} || {Type, Event, Metric} <- ?STANZA_METRICS]).
+
+%% Summed over every label set (connection type, host type).
+prometheus_total(Event, Metric) ->
+    Name = atom_to_list(Event) ++ "_" ++ atom_to_list(Metric),
+    lists:sum([round(V) || {_Labels, V} <- mim(prometheus_counter, values, [default, Name]), is_number(V)]).
+
+%% Summed over every host prefix and connection type.
+exometer_total(Event, Metric) ->
+    Values = mim(exometer, get_values, [['_', Event, '_', Metric]]),
+    lists:sum([N || {_Name, DataPoints} <- Values, {count, N} <- DataPoints, is_integer(N)]).
+
+opt(Key) ->
+    mim(mongoose_config, get_opt, [Key]).
+
+%% Every call into MongooseIM. Indirect on purpose: MongooseIM is not a build
+%% dependency, so neither xref nor dialyzer can know its modules.
+mim(Module, Function, Args) ->
+    erlang:apply(Module, Function, Args).
