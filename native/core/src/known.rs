@@ -145,6 +145,120 @@ mod tests {
         }
     }
 
+    /// The `gen_mod` modules of MongooseIM 6.8.0's `src/` tree (`-behaviour(gen_mod)`),
+    /// less the test helper `mod_dynamic_domains_test`. Update with each release.
+    const MONGOOSEIM_6_8_GEN_MODS: &[&str] = &[
+        "mod_adhoc",
+        "mod_amp",
+        "mod_auth_token",
+        "mod_bind2",
+        "mod_blocking",
+        "mod_blocklist",
+        "mod_broadcast",
+        "mod_cache_users",
+        "mod_caps",
+        "mod_carboncopy",
+        "mod_csi",
+        "mod_disco",
+        "mod_domain_isolation",
+        "mod_event_pusher",
+        "mod_event_pusher_http",
+        "mod_event_pusher_push",
+        "mod_event_pusher_rabbit",
+        "mod_event_pusher_sns",
+        "mod_extdisco",
+        "mod_external_filter",
+        "mod_fast_auth_token",
+        "mod_global_distrib",
+        "mod_global_distrib_bounce",
+        "mod_global_distrib_disco",
+        "mod_global_distrib_hosts_refresher",
+        "mod_global_distrib_mapping",
+        "mod_global_distrib_receiver",
+        "mod_global_distrib_utils",
+        "mod_http_upload",
+        "mod_inbox",
+        "mod_keystore",
+        "mod_last",
+        "mod_mam",
+        "mod_mam_cache_user",
+        "mod_mam_cassandra_arch",
+        "mod_mam_cassandra_prefs",
+        "mod_mam_elasticsearch_arch",
+        "mod_mam_mnesia_prefs",
+        "mod_mam_muc",
+        "mod_mam_muc_cassandra_arch",
+        "mod_mam_muc_elasticsearch_arch",
+        "mod_mam_muc_rdbms_arch",
+        "mod_mam_muc_rdbms_arch_async",
+        "mod_mam_pm",
+        "mod_mam_rdbms_arch",
+        "mod_mam_rdbms_arch_async",
+        "mod_mam_rdbms_prefs",
+        "mod_mam_rdbms_user",
+        "mod_muc",
+        "mod_muc_light",
+        "mod_muc_light_cache",
+        "mod_offline",
+        "mod_offline_chatmarkers",
+        "mod_offline_stub",
+        "mod_ping",
+        "mod_presence",
+        "mod_privacy",
+        "mod_private",
+        "mod_pubsub",
+        "mod_pubsub_old",
+        "mod_push_service_mongoosepush",
+        "mod_register",
+        "mod_roster",
+        "mod_sasl2",
+        "mod_shared_roster_ldap",
+        "mod_sic",
+        "mod_smart_markers",
+        "mod_stanzaid",
+        "mod_stream_management",
+        "mod_time",
+        "mod_vcard",
+        "mod_version",
+    ];
+
+    /// Open-source modules of earlier MongooseIM releases, kept for nodes that still run them.
+    const EARLIER_MODULES: &[&str] = &["mod_bosh", "mod_muc_log", "mod_websockets"];
+
+    /// HTTP handlers of MongooseIM 6.8.0 (`-behaviour(mongoose_http_handler)`), and the
+    /// REST APIs of earlier releases.
+    const MONGOOSEIM_6_8_HTTP_HANDLERS: &[&str] = &[
+        "mongoose_bosh_handler",
+        "mongoose_graphql_handler",
+        "mongoose_prometheus_handler",
+        "mongoose_websocket_handler",
+    ];
+    const EARLIER_HTTP_APIS: &[&str] = &["mongoose_admin_api", "mongoose_client_api"];
+
+    #[test]
+    fn modules_cover_mongooseim_6_8_and_nothing_else() {
+        for module in MONGOOSEIM_6_8_GEN_MODS {
+            assert!(contains(MODULES, module), "{module} of MongooseIM 6.8 is missing");
+        }
+        for module in MODULES {
+            assert!(
+                MONGOOSEIM_6_8_GEN_MODS.contains(module) || EARLIER_MODULES.contains(module),
+                "{module} is not an open-source MongooseIM module"
+            );
+        }
+        assert!(!contains(MODULES, "mod_dynamic_domains_test"), "a test helper is not a feature");
+    }
+
+    #[test]
+    fn http_apis_are_mongooseims_handlers() {
+        let expected: Vec<&str> = {
+            let mut all = [MONGOOSEIM_6_8_HTTP_HANDLERS, EARLIER_HTTP_APIS].concat();
+            all.sort_unstable();
+            all
+        };
+        assert_eq!(HTTP_APIS, expected.as_slice());
+    }
+
     #[test]
     fn lookup_is_exact() {
         assert!(contains(MODULES, "mod_vcard"));
