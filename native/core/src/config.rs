@@ -3,9 +3,9 @@
 //! the log directory), resolved into one immutable [`ServiceConfig`].
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
-use url::Url;
-
+use crate::delivery::{Endpoint, Policy};
 use crate::destination::{self, Destination};
 use crate::options::{self, OptionsError};
 use crate::value::Value;
@@ -37,8 +37,10 @@ pub struct ServiceConfig {
     pub periodic_report_ms: u64,
     /// The built-in destination first, then the operator's, without duplicates.
     pub destinations: Vec<Destination>,
-    /// Base URL of both protocols.
-    pub base_url: Url,
+    /// Where delivery goes and which extra CA certificates it trusts.
+    pub endpoint: Endpoint,
+    /// Delivery's time limits and retries, bounded by the reporting period.
+    pub policy: Policy,
     /// Absolute path of the report file.
     pub report_file: PathBuf,
     /// Remarks the Erlang side logs once at start.
@@ -46,7 +48,10 @@ pub struct ServiceConfig {
 }
 
 /// Builds the configuration from the start argument of the NIF:
-/// `#{options := Opts, built_in_tracking_id => TrackingId | undefined, report_dir => Dir}`.
+/// `#{options := Opts, built_in_tracking_id => TrackingId | undefined, report_dir => Dir,
+/// delivery => #{...}}`; `delivery` tunes [`Policy`] (tests use short limits).
+///
+/// Reads the CA bundle named by `ca_bundle`, so it runs off the BEAM's schedulers.
 ///
 /// # Errors
 /// [`OptionsError`] naming the option (or start argument) that is wrong.
@@ -60,14 +65,16 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let mut opts = None;
     let mut built_in = None;
     let mut report_dir = None;
+    let mut tuning = None;
     for (key, value) in pairs {
         match key.name().as_deref() {
             Some("options") => opts = Some(value),
+            Some("delivery") => tuning = Some(value),
             Some("built_in_tracking_id") => built_in = Some(value).filter(|v| !v.is_atom("undefined")),
             Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
             _ => {
                 return Err(OptionsError::Malformed(format!(
-                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir",
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, delivery",
                     if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
@@ -94,6 +101,18 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         })?),
     };
     let opts = parsed.options;
+    let policy = match tuning {
+        None => Policy::default(),
+        Some(value) => tuned(value)?,
+    }
+    .within_period(Duration::from_millis(opts.periodic_report_ms));
+    let extra_roots_pem = match &opts.ca_bundle {
+        None => None,
+        Some(path) => Some(read_ca_bundle(&cwd.join(path)).map_err(|why| OptionsError::Invalid {
+            option: Value::atom("ca_bundle"),
+            message: format!("ca_bundle = {:?}: {why}", path.display().to_string()),
+        })?),
+    };
     let chosen = opts.report_file.is_some();
     let report_file = cwd.join(
         opts.report_file.unwrap_or_else(|| default_report_dir(report_dir.as_deref()).join(REPORT_FILE_NAME)),
@@ -115,10 +134,47 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         initial_report_ms: opts.initial_report_ms,
         periodic_report_ms: opts.periodic_report_ms,
         destinations: without_duplicates(built_in.into_iter().chain(opts.tracking_ids), &mut warnings),
-        base_url: opts.google_analytics_url,
+        endpoint: Endpoint { base: opts.google_analytics_url, extra_roots_pem },
+        policy,
         report_file,
         warnings,
     })
+}
+
+/// The PEM file of extra CA certificates, checked to hold at least one.
+fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(pem),
+        _ => Err("it holds no PEM certificate".to_owned()),
+    }
+}
+
+/// `delivery => #{connect_timeout_ms, request_timeout_ms, deadline_ms, max_attempts,
+/// base_delay_ms, max_delay_ms, max_retry_after_ms}`, each optional.
+fn tuned(value: &Value) -> Result<Policy, OptionsError> {
+    let bad = |why: String| OptionsError::Malformed(format!("delivery: {why}"));
+    let Value::Map(pairs) = value else { return Err(bad(format!("expected a map, got {}", value.kind()))) };
+    let mut policy = Policy::default();
+    for (key, value) in pairs {
+        let name = key.name().unwrap_or_default();
+        let n = match value {
+            Value::Integer(n) if *n > 0 => *n as u64,
+            other => return Err(bad(format!("{name} must be a positive integer, got {}", other.render()))),
+        };
+        let ms = Duration::from_millis(n);
+        match name.as_str() {
+            "connect_timeout_ms" => policy.connect_timeout = ms,
+            "request_timeout_ms" => policy.request_timeout = ms,
+            "deadline_ms" => policy.deadline = ms,
+            "max_attempts" => policy.max_attempts = u32::try_from(n).unwrap_or(u32::MAX),
+            "base_delay_ms" => policy.base_delay = ms,
+            "max_delay_ms" => policy.max_delay = ms,
+            "max_retry_after_ms" => policy.max_retry_after = ms,
+            other => return Err(bad(format!("unknown key {other}"))),
+        }
+    }
+    Ok(policy)
 }
 
 /// The resolved report file must be a plain path outside the filesystem root: the

@@ -1,12 +1,9 @@
 //! GA4 Measurement Protocol request bodies: `{"client_id": .., "events": [..]}`, split into
-//! as few requests as Google's limits allow (25 events, a body under 130 kB).
+//! as few requests as Google's limits allow (25 events, a body under 130 kB; see
+//! [`crate::limits::GA4`]).
 
 use crate::events::Event;
-
-/// Google's limit on events in one request.
-pub const MAX_EVENTS_PER_REQUEST: usize = 25;
-/// Google's limit on a request body: it must be smaller than this many bytes.
-pub const MAX_BODY_BYTES: usize = 130_000;
+use crate::limits::GA4;
 
 /// The request bodies that carry `events`, in order; none when there are no events.
 pub fn request_bodies(client_id: &str, events: &[Event]) -> Vec<Vec<u8>> {
@@ -17,8 +14,8 @@ pub fn request_bodies(client_id: &str, events: &[Event]) -> Vec<Vec<u8>> {
     let mut count = 0;
     for event in events {
         let encoded = serde_json::to_vec(event).expect("an event always encodes");
-        let full = count == MAX_EVENTS_PER_REQUEST
-            || count > 0 && body.len() + 1 + encoded.len() + SUFFIX.len() >= MAX_BODY_BYTES;
+        let full = count == GA4.events_per_request
+            || count > 0 && body.len() + 1 + encoded.len() + SUFFIX.len() >= GA4.body_bytes;
         if full {
             body.extend_from_slice(SUFFIX);
             bodies.push(std::mem::take(&mut body));
@@ -114,7 +111,7 @@ mod tests {
         // 20 events of about 10 kB each: 25 would not fit in one body.
         let bodies = request_bodies("c", &events(20, 10_000));
         assert!(bodies.len() > 1);
-        assert!(bodies.iter().all(|b| b.len() < MAX_BODY_BYTES));
+        assert!(bodies.iter().all(|b| b.len() < GA4.body_bytes));
         let total: usize = bodies.iter().map(|b| decoded(b)["events"].as_array().unwrap().len()).sum();
         assert_eq!(total, 20);
     }

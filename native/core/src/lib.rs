@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: [`options`] and [`config`] validate the service options;
 //! [`facts`] types the raw facts the Erlang side collects; [`events`] turns them into
-//! anonymous GA4 events using the allowlists of [`known`]; [`ga4`] encodes the requests;
+//! anonymous GA4 events using the allowlists of [`known`]; [`limits`] makes them fit
+//! Google's limits; [`ga4`] encodes the requests;
 //! [`delivery`] sends them; [`report`] and [`atomic_file`] write the report file; and
 //! [`reporter`] runs the whole cycle on the small [`runtime`].
 
@@ -16,8 +17,10 @@ pub mod events;
 pub mod facts;
 pub mod ga4;
 pub mod known;
+pub mod limits;
 pub mod options;
 pub mod report;
 pub mod reporter;
 pub mod runtime;
+pub mod ua;
 pub mod value;

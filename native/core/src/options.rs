@@ -43,6 +43,8 @@ pub struct Options {
     pub google_analytics_url: Url,
     /// Where the report file goes, if the operator chose.
     pub report_file: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted besides the system's roots.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             tracking_ids: Vec::new(),
             google_analytics_url: default_url(),
             report_file: None,
+            ca_bundle: None,
         }
     }
 }
@@ -216,6 +219,11 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
                 report_file(value)
                     .map_err(|why| invalid(key, format!("report_file = {}: {why}", value.render())))?,
             );
+        }
+        "ca_bundle" => {
+            let path = value.text().filter(|t| !t.is_empty() && !t.contains('\0'));
+            options.ca_bundle =
+                Some(PathBuf::from(path.ok_or_else(|| expected(key, value, "the path of a PEM file"))?));
         }
         _ => unreachable!("every name in OPTION_NAMES has a rule"),
     }

@@ -8,9 +8,11 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::events::Event;
+use crate::limits::Adjustment;
 
 /// Version of the report's layout; bumped whenever a field is added or changed.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `adjustments`, and `attempts` per destination.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One report, as built by a cycle or a preview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,6 +25,8 @@ pub struct Report {
     pub client_id: String,
     /// The events, in the order sent.
     pub events: Vec<Event>,
+    /// What was changed or left out to fit Google's limits.
+    pub adjustments: Vec<Adjustment>,
     /// What happened at each destination.
     pub destinations: Vec<Outcome>,
 }
@@ -40,6 +44,8 @@ pub struct Outcome {
     pub requests: usize,
     /// Requests answered with a 2xx status.
     pub delivered: usize,
+    /// HTTP requests made, retries included.
+    pub attempts: usize,
     /// The last HTTP status received, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -64,12 +70,18 @@ pub enum Delivery {
 
 impl Report {
     /// A report built now.
-    pub fn new(client_id: &str, events: Vec<Event>, destinations: Vec<Outcome>) -> Report {
+    pub fn new(
+        client_id: &str,
+        events: Vec<Event>,
+        adjustments: Vec<Adjustment>,
+        destinations: Vec<Outcome>,
+    ) -> Report {
         Report {
             schema_version: SCHEMA_VERSION,
             generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             client_id: client_id.to_owned(),
             events,
+            adjustments,
             destinations,
         }
     }
@@ -103,16 +115,18 @@ mod tests {
             result: Delivery::Failed,
             requests: 1,
             delivered: 0,
+            attempts: 1,
             status: Some(500),
             error: Some("HTTP status 500".into()),
         };
-        Report::new("cid", vec![event], vec![outcome])
+        Report::new("cid", vec![event], vec![], vec![outcome])
     }
 
     #[test]
     fn json_mirrors_the_fields() {
         let json = sample().to_json();
-        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["schema_version"], 2);
+        assert_eq!(json["adjustments"], serde_json::json!([]));
         assert_eq!(json["client_id"], "cid");
         assert_eq!(json["events"][0], serde_json::json!({"name": "host_count", "params": {"value": 2}}));
         assert_eq!(json["destinations"][0]["result"], "failed");
@@ -137,6 +151,6 @@ mod tests {
         report.destinations[0].error = None;
         let json = report.to_json();
         let keys: Vec<_> = json["destinations"][0].as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["delivered", "id", "protocol", "requests", "result"]);
+        assert_eq!(keys, ["attempts", "delivered", "id", "protocol", "requests", "result"]);
     }
 }

@@ -13,9 +13,10 @@ use tokio::task::AbortHandle;
 
 use crate::client_id;
 use crate::config::ServiceConfig;
-use crate::delivery::{self, Policy};
-use crate::events::{self, StanzaTotals};
+use crate::delivery::{self, Policy, Validation};
+use crate::events::{self, Event, StanzaTotals};
 use crate::facts::Facts;
+use crate::limits::{self, Adjustment};
 use crate::report::Report;
 use crate::{atomic_file, runtime};
 
@@ -43,7 +44,6 @@ pub enum Cycle {
 pub struct Reporter {
     config: Arc<ServiceConfig>,
     client_id: String,
-    policy: Policy,
     in_flight: Mutex<Vec<AbortHandle>>,
     baseline: Baseline,
 }
@@ -60,7 +60,6 @@ impl Reporter {
         let reporter = Reporter {
             config: Arc::new(config),
             client_id: loaded.id,
-            policy: Policy::default(),
             in_flight: Mutex::new(Vec::new()),
             baseline,
         };
@@ -69,7 +68,7 @@ impl Reporter {
 
     /// Replaces the delivery time limits (tests use short ones).
     pub fn with_policy(mut self, policy: Policy) -> Reporter {
-        self.policy = policy;
+        Arc::make_mut(&mut self.config).policy = policy;
         self
     }
 
@@ -85,9 +84,31 @@ impl Reporter {
 
     /// The report a cycle would send for these facts; nothing is sent or written.
     pub fn preview(&self, facts: &Facts) -> Report {
-        let events = events::build(facts, &lock(&self.baseline));
+        let (events, adjustments) = sendable_events(facts, &lock(&self.baseline));
         let planned = delivery::planned(&self.config.destinations, &self.client_id, &events);
-        Report::new(&self.client_id, events, planned)
+        Report::new(&self.client_id, events, adjustments, planned)
+    }
+
+    /// Sends what a cycle would send to Google's validation server and calls `done` with
+    /// its `validationMessages` per GA4 destination; sends nothing to reports.
+    ///
+    /// # Errors
+    /// When the runtime cannot be started; `done` is then not called.
+    pub fn spawn_validation(
+        &self,
+        facts: Facts,
+        done: impl FnOnce(Result<Vec<Validation>, String>) + Send + 'static,
+    ) -> Result<(), String> {
+        let runtime = runtime::get()?;
+        let (config, client_id) = (Arc::clone(&self.config), self.client_id.clone());
+        let (events, _) = sendable_events(&facts, &lock(&self.baseline));
+        let work = runtime.spawn(async move {
+            delivery::validate(&config.endpoint, &config.destinations, &client_id, &events, config.policy)
+                .await
+        });
+        runtime
+            .spawn(async move { done(work.await.map_err(|e| format!("the validation task failed: {e}"))) });
+        Ok(())
     }
 
     /// Runs a cycle on the core's runtime and calls `done` with its result, exactly once.
@@ -96,13 +117,13 @@ impl Reporter {
     /// When the runtime cannot be started; `done` is then not called.
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
-        let (config, client_id, policy) = (Arc::clone(&self.config), self.client_id.clone(), self.policy);
+        let (config, client_id) = (Arc::clone(&self.config), self.client_id.clone());
         let baseline = Arc::clone(&self.baseline);
         // The core bounds its own cycles: delivery has its deadline, and the file write
         // gets a little more on top, so `done` is always called in time.
-        let limit = policy.deadline + FILE_WRITE_ALLOWANCE;
+        let limit = config.policy.deadline + FILE_WRITE_ALLOWANCE;
         let work = async move {
-            tokio::time::timeout(limit, run_cycle(config, client_id, facts, policy, baseline))
+            tokio::time::timeout(limit, run_cycle(config, client_id, facts, baseline))
                 .await
                 .map_err(|_| format!("the cycle did not finish within {} s", limit.as_secs()))
         };
@@ -148,18 +169,22 @@ where
     abort
 }
 
+/// The events of a report as they will be sent: built, then fitted to Google's limits.
+fn sendable_events(facts: &Facts, previous: &StanzaTotals) -> (Vec<Event>, Vec<Adjustment>) {
+    limits::enforce(events::build(facts, previous))
+}
+
 async fn run_cycle(
     config: Arc<ServiceConfig>,
     client_id: String,
     facts: Facts,
-    policy: Policy,
     baseline: Baseline,
 ) -> (Report, Option<String>) {
     let previous = lock(&baseline).clone();
-    let events = events::build(&facts, &previous);
+    let (events, adjustments) = sendable_events(&facts, &previous);
     let outcomes =
-        delivery::deliver(&config.base_url, &config.destinations, &client_id, &events, policy).await;
-    let report = Report::new(&client_id, events, outcomes);
+        delivery::deliver(&config.endpoint, &config.destinations, &client_id, &events, config.policy).await;
+    let report = Report::new(&client_id, events, adjustments, outcomes);
     let bytes = report.file_bytes();
     let path = config.report_file.clone();
     let written = tokio::task::spawn_blocking(move || {
@@ -314,6 +339,7 @@ mod tests {
             connect_timeout: Duration::from_millis(200),
             request_timeout: Duration::from_secs(30),
             deadline: Duration::from_millis(300),
+            ..Policy::default()
         };
         let reporter = reporter.with_policy(policy);
         // The deadline bounds delivery itself, so the cycle still completes, with the

@@ -99,7 +99,7 @@ proptest! {
         let argument = Value::Map(vec![pair("options", Value::Map(vec![pair("tracking_id", tracking)]))]);
         let config = from_start_argument(&argument, Path::new("/srv")).expect("valid options");
         let outcomes = delivery::planned(&config.destinations, "cid", &built);
-        let report = Report::new("cid", built.clone(), outcomes);
+        let report = Report::new("cid", built.clone(), vec![], outcomes);
         let mut everything = report.file_bytes();
         for body in &bodies {
             everything.extend_from_slice(body);

@@ -4,6 +4,8 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::thread;
+use std::time::Duration;
 
 /// Largest request head or body accepted; bigger ones close the connection.
 const MAX_HEAD: usize = 64 * 1024;
@@ -96,27 +98,61 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Requ
     Ok(Some(request))
 }
 
-/// Writes a complete answer.
+/// Writes a complete answer, with extra headers.
 pub fn write_response(
     stream: &mut TcpStream,
     status: u16,
     content_type: &str,
+    headers: &[(&str, String)],
     body: &[u8],
 ) -> io::Result<()> {
-    // A 204 carries neither a body nor a length (RFC 9110, section 15.3.5).
-    let head = if status == 204 {
-        format!("HTTP/1.1 204 {}\r\n\r\n", reason(status))
-    } else {
-        format!(
-            "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
-            reason(status),
-            body.len()
-        )
-    };
-    let body = if status == 204 { &[][..] } else { body };
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    stream.write_all(&response(status, content_type, headers, body))?;
     stream.flush()
+}
+
+/// Writes an answer one byte at a time, `pause` apart.
+pub fn write_slowly(stream: &mut TcpStream, status: u16, pause: Duration) -> io::Result<()> {
+    for byte in response(status, "text/plain", &[], b"") {
+        thread::sleep(pause);
+        stream.write_all(&[byte])?;
+        stream.flush()?;
+    }
+    Ok(())
+}
+
+/// Closes the connection with a reset (RST) rather than an orderly close.
+pub fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Whether the peer still holds the connection open.
+pub fn peer_open(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    let _ = stream.set_nonblocking(true);
+    let open = match stream.peek(&mut byte) {
+        Ok(0) => false,
+        Ok(_) => true,
+        Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+    };
+    let _ = stream.set_nonblocking(false);
+    open
+}
+
+fn response(status: u16, content_type: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    // A 204 carries neither a body nor a length (RFC 9110, section 15.3.5).
+    let body = if status == 204 { &[][..] } else { body };
+    if status != 204 {
+        head.push_str(&format!("content-type: {content_type}\r\ncontent-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
 }
 
 fn reason(status: u16) -> &'static str {

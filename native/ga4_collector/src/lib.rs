@@ -11,58 +11,26 @@
 //! | `POST /batch`, `POST /collect` | legacy Universal Analytics; recorded, answered 200 |
 //! | `GET /_collector/requests` | what was recorded, as a JSON array |
 //! | `DELETE /_collector/requests` | forget it |
-//! | `PUT /_collector/mode` | body `normal`, `status N`, `status_for ID N` or `delay MS` |
+//! | `PUT /_collector/mode` | a [`Mode`]: `normal`, `status N`, `status_for ID N`, `delay MS`, `sequence 503,429:2,204`, `hang`, `reset`, `garbage`, `dribble MS` |
 
 #![deny(missing_docs)]
 
 pub mod http;
+pub mod mode;
 pub mod rules;
 
-use std::io::{self, BufReader};
+pub use mode::{Mode, Reply};
+
+use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::http::Request;
-
-/// How the collector answers hits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    /// As Google does: 204.
-    Normal,
-    /// Every hit gets this status.
-    Status(u16),
-    /// Hits for this measurement id get this status; others are normal.
-    StatusFor(String, u16),
-    /// Hits are answered normally, but only after this many milliseconds.
-    Delay(u64),
-}
-
-impl Mode {
-    /// Parses the body of `PUT /_collector/mode`.
-    pub fn parse(text: &str) -> Option<Mode> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        match words.as_slice() {
-            ["normal"] => Some(Mode::Normal),
-            ["status", code] => code.parse().ok().map(Mode::Status),
-            ["status_for", id, code] => code.parse().ok().map(|c| Mode::StatusFor((*id).to_owned(), c)),
-            ["delay", ms] => ms.parse().ok().map(Mode::Delay),
-            _ => None,
-        }
-    }
-
-    fn status_for(&self, measurement_id: Option<&str>, normal: u16) -> u16 {
-        match self {
-            Mode::Normal | Mode::Delay(_) => normal,
-            Mode::Status(code) => *code,
-            Mode::StatusFor(id, code) if measurement_id == Some(id.as_str()) => *code,
-            Mode::StatusFor(..) => normal,
-        }
-    }
-}
 
 /// One recorded request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,7 +45,7 @@ pub struct Recorded {
     pub body: String,
     /// The body parsed as JSON, when it is JSON.
     pub json: Option<serde_json::Value>,
-    /// The status the collector answered with.
+    /// The status the collector answered with; 0 when it answered with a fault.
     pub status: u16,
     /// The GA4 rules the request breaks; empty when valid.
     pub problems: Vec<String>,
@@ -183,44 +151,88 @@ fn serve(stream: TcpStream, shared: &Shared) {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let (status, content_type, body) = answer(&request, shared);
-        if http::write_response(&mut writer, status, content_type, &body).is_err() || request.wants_close() {
+        let answered = match answer(&request, shared) {
+            Answer::Plain { status, content_type, body } => {
+                http::write_response(&mut writer, status, content_type, &[], &body)
+            }
+            Answer::Hit(reply) => match reply {
+                Reply::Answer { status, retry_after, delay_ms } => {
+                    thread::sleep(Duration::from_millis(delay_ms));
+                    let headers: Vec<(&str, String)> =
+                        retry_after.iter().map(|s| ("retry-after", s.to_string())).collect();
+                    // Google answers hits with an empty body.
+                    http::write_response(&mut writer, status, TEXT, &headers, b"")
+                }
+                Reply::Hang => {
+                    // Hold the connection until the client gives up or the collector stops.
+                    while !shared.stopping.load(Ordering::SeqCst) && http::peer_open(&writer) {
+                        thread::sleep(Duration::from_millis(50));
+                    }
+                    return;
+                }
+                Reply::Reset => {
+                    http::reset(&writer);
+                    return;
+                }
+                Reply::Garbage => {
+                    let _ = writer.write_all(b"this is not HTTP\r\n\r\n");
+                    return;
+                }
+                Reply::Dribble(ms) => http::write_slowly(&mut writer, 204, Duration::from_millis(ms)),
+            },
+        };
+        if answered.is_err() || request.wants_close() {
             return;
         }
     }
 }
 
-fn answer(request: &Request, shared: &Shared) -> (u16, &'static str, Vec<u8>) {
-    const JSON: &str = "application/json";
-    const TEXT: &str = "text/plain";
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain";
+
+/// The answer to a request: a control or validation answer, or a hit's reply.
+enum Answer {
+    Plain { status: u16, content_type: &'static str, body: Vec<u8> },
+    Hit(Reply),
+}
+
+fn plain(status: u16, content_type: &'static str, body: Vec<u8>) -> Answer {
+    Answer::Plain { status, content_type, body }
+}
+
+fn answer(request: &Request, shared: &Shared) -> Answer {
     match (request.method.as_str(), request.path.as_str()) {
-        ("POST", "/mp/collect") => (record(request, shared, 204), TEXT, Vec::new()),
+        ("POST", "/mp/collect") => Answer::Hit(record(request, shared, 204)),
+        ("POST", "/batch" | "/collect") => Answer::Hit(record(request, shared, 200)),
         ("POST", "/debug/mp/collect") => {
-            let problems = problems_of(request);
-            let messages: Vec<_> = problems
+            let messages: Vec<_> = problems_of(request)
                 .iter()
                 .map(|p| serde_json::json!({"fieldPath": "", "description": p, "validationCode": "VALUE_INVALID"}))
                 .collect();
-            let body = serde_json::json!({ "validationMessages": messages }).to_string().into_bytes();
-            (record(request, shared, 200), JSON, body)
+            match record(request, shared, 200) {
+                Reply::Answer { status: 200, .. } => plain(
+                    200,
+                    JSON,
+                    serde_json::json!({ "validationMessages": messages }).to_string().into_bytes(),
+                ),
+                other => Answer::Hit(other),
+            }
         }
-        ("POST", "/batch" | "/collect") => (record(request, shared, 200), TEXT, Vec::new()),
         ("GET", "/_collector/requests") => {
-            let body = serde_json::to_vec(&*lock(&shared.recorded)).unwrap_or_default();
-            (200, JSON, body)
+            plain(200, JSON, serde_json::to_vec(&*lock(&shared.recorded)).unwrap_or_default())
         }
         ("DELETE", "/_collector/requests") => {
             lock(&shared.recorded).clear();
-            (204, TEXT, Vec::new())
+            plain(204, TEXT, Vec::new())
         }
         ("PUT", "/_collector/mode") => match Mode::parse(&String::from_utf8_lossy(&request.body)) {
             Some(mode) => {
                 *lock(&shared.mode) = mode;
-                (204, TEXT, Vec::new())
+                plain(204, TEXT, Vec::new())
             }
-            None => (400, TEXT, b"expected: normal | status N | status_for ID N | delay MS".to_vec()),
+            None => plain(400, TEXT, b"unknown mode; see the collector's documentation".to_vec()),
         },
-        _ => (404, TEXT, b"not found".to_vec()),
+        _ => plain(404, TEXT, b"not found".to_vec()),
     }
 }
 
@@ -233,15 +245,19 @@ fn problems_of(request: &Request) -> Vec<String> {
             &request.body,
         )
     } else {
-        Vec::new()
+        rules::check_ua_batch(&request.body)
     }
 }
 
-/// Records a hit and returns the status to answer it with, after any delay the mode asks.
-fn record(request: &Request, shared: &Shared, normal: u16) -> u16 {
+/// Records a hit and returns how to reply to it.
+fn record(request: &Request, shared: &Shared, normal: u16) -> Reply {
     let measurement_id = request.query_param("measurement_id");
-    let mode = lock(&shared.mode).clone();
-    let status = mode.status_for(measurement_id.as_deref(), normal);
+    let reply = lock(&shared.mode).reply(measurement_id.as_deref(), normal);
+    let status = match reply {
+        Reply::Answer { status, .. } => status,
+        Reply::Dribble(_) => normal,
+        Reply::Hang | Reply::Reset | Reply::Garbage => 0,
+    };
     let recorded = Recorded {
         path: request.path.clone(),
         measurement_id,
@@ -252,10 +268,7 @@ fn record(request: &Request, shared: &Shared, normal: u16) -> u16 {
         problems: problems_of(request),
     };
     lock(&shared.recorded).push(recorded);
-    if let Mode::Delay(ms) = mode {
-        thread::sleep(std::time::Duration::from_millis(ms));
-    }
-    status
+    reply
 }
 
 #[cfg(test)]
@@ -325,7 +338,6 @@ mod tests {
         assert!(exchange(&collector, &post("/mp/collect?measurement_id=G-2&api_secret=s", "{}"))
             .starts_with("HTTP/1.1 503"));
         assert_eq!(Mode::parse("nonsense"), None);
-        assert_eq!(Mode::parse("delay 250"), Some(Mode::Delay(250)));
     }
 
     #[test]

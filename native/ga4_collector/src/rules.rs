@@ -127,6 +127,51 @@ pub fn check(
     problems
 }
 
+/// Universal Analytics (Measurement Protocol v1) batch limits: 20 hits, 16 KB, 8 KB a hit.
+pub const UA_MAX_HITS: usize = 20;
+/// Bytes of a batch body.
+pub const UA_MAX_BATCH_BYTES: usize = 16 * 1024;
+/// Bytes of one hit.
+pub const UA_MAX_HIT_BYTES: usize = 8 * 1024;
+
+/// Every rule a Universal Analytics `/batch` body breaks: one URL-encoded event hit a line
+/// with `v=1`, `tid`, `cid`, `t=event`, a non-empty `ec` (150 bytes at most) and `ea` (500),
+/// and `el` of 500 bytes at most.
+pub fn check_ua_batch(body: &[u8]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if body.len() > UA_MAX_BATCH_BYTES {
+        problems.push(format!("batch is {} bytes; at most {UA_MAX_BATCH_BYTES}", body.len()));
+    }
+    let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() || lines.len() > UA_MAX_HITS {
+        problems.push(format!("a batch holds 1 to {UA_MAX_HITS} hits, this one {}", lines.len()));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        if line.len() > UA_MAX_HIT_BYTES {
+            problems.push(format!("hit {i} is {} bytes; at most {UA_MAX_HIT_BYTES}", line.len()));
+        }
+        let fields: Vec<(String, String)> = url::form_urlencoded::parse(line).into_owned().collect();
+        let get = |k: &str| fields.iter().find(|(name, _)| name == k).map(|(_, v)| v.as_str());
+        for (key, want) in [("v", Some("1")), ("t", Some("event")), ("tid", None), ("cid", None)] {
+            match (get(key), want) {
+                (None, _) | (Some(""), _) => problems.push(format!("hit {i} lacks {key}")),
+                (Some(v), Some(w)) if v != w => problems.push(format!("hit {i} has {key}={v}, expected {w}")),
+                _ => {}
+            }
+        }
+        for (key, max, required) in [("ec", 150, true), ("ea", 500, true), ("el", 500, false)] {
+            match get(key) {
+                None | Some("") if required => problems.push(format!("hit {i} lacks {key}")),
+                Some(v) if v.len() > max => {
+                    problems.push(format!("hit {i} {key} is {} bytes; at most {max}", v.len()))
+                }
+                _ => {}
+            }
+        }
+    }
+    problems
+}
+
 fn check_events(events: &[Value], problems: &mut Vec<String>) {
     if events.is_empty() || events.len() > MAX_EVENTS {
         problems.push(format!("a request holds 1 to {MAX_EVENTS} events, this one {}", events.len()));
@@ -263,6 +308,20 @@ mod tests {
             assert!(found.iter().any(|m| m.contains(words)), "{event}: {found:?}");
         }
         assert!(problems(&one_event(json!({"name": "a", "params": {"v": "x".repeat(100)}}))).is_empty());
+    }
+
+    #[test]
+    fn universal_analytics_batches() {
+        let hit = |i: usize| format!("v=1&tid=UA-1-1&cid=c&t=event&ec=hosts&ea=count&el={i}");
+        let batch = |n: usize| (0..n).map(hit).collect::<Vec<_>>().join("\n");
+        assert_eq!(check_ua_batch(batch(20).as_bytes()), Vec::<String>::new());
+        assert!(check_ua_batch(batch(21).as_bytes())[0].contains("1 to 20 hits"));
+        let found = check_ua_batch(b"v=2&tid=UA-1-1&t=event&ea=x");
+        for words in ["v=2", "lacks cid", "lacks ec"] {
+            assert!(found.iter().any(|p| p.contains(words)), "{found:?}");
+        }
+        let long = format!("v=1&tid=UA-1-1&cid=c&t=event&ec=x&ea=y&el={}", "z".repeat(8200));
+        assert!(check_ua_batch(long.as_bytes()).iter().any(|p| p.contains("at most 8192")));
     }
 
     #[test]

@@ -1,0 +1,575 @@
+//! HTTP delivery of a report to every destination at once: GA4 requests to `/mp/collect`
+//! and legacy Universal Analytics batches to `/batch`, over rustls with certificate
+//! verification always on (the system's roots, plus an operator's CA bundle if given),
+//! with a connect timeout, a per-request timeout, retries with backoff (see [`retry`]),
+//! and a deadline per destination. Destinations are independent: one failing never
+//! stops the others, and each gets an [`Outcome`]. `HTTPS_PROXY`, `HTTP_PROXY` and
+//! `NO_PROXY` are honoured, except for loopback destinations.
+
+mod errors;
+mod policy;
+pub mod retry;
+
+use reqwest::{Certificate, Client};
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use url::Url;
+
+pub use policy::Policy;
+
+use crate::destination::{Destination, Secret};
+use crate::events::Event;
+use crate::report::{Delivery, Outcome};
+use crate::{ga4, options, ua};
+use retry::{Attempt, Decision};
+
+const USER_AGENT: &str = concat!("mongoose_system_metrics/", env!("CARGO_PKG_VERSION"));
+
+/// Where delivery goes and how it connects: the base URL and the extra CA certificates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Base URL of both protocols.
+    pub base: Url,
+    /// PEM certificates trusted besides the system's roots.
+    pub extra_roots_pem: Option<Vec<u8>>,
+}
+
+/// What a destination is sent: where, as what, and the bodies in order.
+struct Payloads {
+    url: Url,
+    content_type: &'static str,
+    bodies: Vec<Vec<u8>>,
+}
+
+fn payloads(
+    base: &Url,
+    destination: &Destination,
+    client_id: &str,
+    events: &[Event],
+    path: &str,
+) -> Payloads {
+    match destination {
+        Destination::Ga4 { measurement_id, secret } => Payloads {
+            url: ga4_url(base, path, measurement_id, secret),
+            content_type: "application/json",
+            bodies: ga4::request_bodies(client_id, events),
+        },
+        Destination::UniversalAnalytics { tracking_id } => {
+            // Values are at most 100 characters by now, so no hit comes near 8 KB.
+            let (bodies, _too_big) = ua::batches(&ua::hits(tracking_id, client_id, events));
+            Payloads { url: with_path(base, "/batch"), content_type: "text/plain", bodies }
+        }
+    }
+}
+
+/// The outcome each destination would have before anything is sent: for a preview.
+pub fn planned(destinations: &[Destination], client_id: &str, events: &[Event]) -> Vec<Outcome> {
+    let base = Url::parse(options::DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses");
+    destinations
+        .iter()
+        .map(|d| {
+            let requests = payloads(&base, d, client_id, events, "/mp/collect").bodies.len();
+            outcome(d, requests, Delivery::NotSent, None)
+        })
+        .collect()
+}
+
+/// Sends `events` to every destination at once and waits for all outcomes, in the
+/// order of `destinations`.
+pub async fn deliver(
+    endpoint: &Endpoint,
+    destinations: &[Destination],
+    client_id: &str,
+    events: &[Event],
+    policy: Policy,
+) -> Vec<Outcome> {
+    let client = match client(endpoint, policy) {
+        Ok(client) => client,
+        Err(why) => {
+            return destinations
+                .iter()
+                .map(|d| {
+                    let requests = payloads(&endpoint.base, d, client_id, events, "/mp/collect").bodies.len();
+                    outcome(d, requests, Delivery::Failed, Some(why.clone()))
+                })
+                .collect()
+        }
+    };
+    // A JoinSet aborts its tasks when dropped, so cancelling the cycle stops every send.
+    let mut sends = JoinSet::new();
+    for (index, destination) in destinations.iter().enumerate() {
+        let payloads = payloads(&endpoint.base, destination, client_id, events, "/mp/collect");
+        let (client, destination) = (client.clone(), destination.clone());
+        sends.spawn(async move {
+            let mut outcome = send_all(&client, &payloads, policy).await;
+            if let Destination::Ga4 { secret, .. } = &destination {
+                outcome.error = outcome.error.map(|e| errors::redact(&e, secret));
+            }
+            (index, Outcome { id: destination.id().to_owned(), protocol: destination.protocol(), ..outcome })
+        });
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; destinations.len()];
+    while let Some(joined) = sends.join_next().await {
+        // A send that panicked leaves its slot empty; it is reported below.
+        if let Ok((index, outcome)) = joined {
+            outcomes[index] = Some(outcome);
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(destinations)
+        .map(|(outcome, destination)| {
+            outcome.unwrap_or_else(|| {
+                let requests =
+                    payloads(&endpoint.base, destination, client_id, events, "/mp/collect").bodies.len();
+                self::outcome(
+                    destination,
+                    requests,
+                    Delivery::Failed,
+                    Some("the delivery task failed".to_owned()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// What Google's validation server said of the report at one GA4 destination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    /// The measurement id.
+    pub id: String,
+    /// `validationMessages` of every request, in order; empty when all is well.
+    pub messages: Vec<serde_json::Value>,
+    /// Why validation could not be done, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Sends the report to `/debug/mp/collect` of every GA4 destination (Google's validation
+/// server: nothing reaches reports, and the API secret is not checked there) and gathers
+/// its `validationMessages`. Universal Analytics destinations are not validated.
+pub async fn validate(
+    endpoint: &Endpoint,
+    destinations: &[Destination],
+    client_id: &str,
+    events: &[Event],
+    policy: Policy,
+) -> Vec<Validation> {
+    let client = client(endpoint, policy);
+    let mut results = Vec::new();
+    for destination in destinations.iter().filter(|d| matches!(d, Destination::Ga4 { .. })) {
+        let payloads = payloads(&endpoint.base, destination, client_id, events, "/debug/mp/collect");
+        let mut validation =
+            Validation { id: destination.id().to_owned(), messages: Vec::new(), error: None };
+        match &client {
+            Err(why) => validation.error = Some(why.clone()),
+            Ok(client) => {
+                for body in &payloads.bodies {
+                    match validate_one(client, &payloads, body, policy).await {
+                        Ok(messages) => validation.messages.extend(messages),
+                        Err(why) => {
+                            validation.error = Some(why);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(e), Destination::Ga4 { secret, .. }) = (&validation.error, destination) {
+            validation.error = Some(errors::redact(e, secret));
+        }
+        results.push(validation);
+    }
+    results
+}
+
+async fn validate_one(
+    client: &Client,
+    payloads: &Payloads,
+    body: &[u8],
+    policy: Policy,
+) -> Result<Vec<serde_json::Value>, String> {
+    let request = client
+        .post(payloads.url.clone())
+        .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
+        .body(body.to_vec())
+        .send();
+    let response = tokio::time::timeout(policy.deadline, request)
+        .await
+        .map_err(|_| "the delivery deadline passed".to_owned())?
+        .map_err(|e| errors::describe(&e))?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP status {}", response.status().as_u16()));
+    }
+    let bytes = response.bytes().await.map_err(|e| errors::describe(&e))?;
+    let answer: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| "the validation server's answer is not JSON".to_owned())?;
+    match answer.get("validationMessages") {
+        Some(serde_json::Value::Array(messages)) => Ok(messages.clone()),
+        _ => Err("the validation server's answer has no validationMessages".to_owned()),
+    }
+}
+
+fn client(endpoint: &Endpoint, policy: Policy) -> Result<Client, String> {
+    let mut builder = Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.request_timeout)
+        // A redirect would carry the secret somewhere Google did not say.
+        .redirect(reqwest::redirect::Policy::none());
+    if options::is_loopback(&endpoint.base) {
+        // A proxy cannot reach this machine's loopback on our behalf.
+        builder = builder.no_proxy();
+    }
+    if let Some(pem) = &endpoint.extra_roots_pem {
+        let roots = Certificate::from_pem_bundle(pem)
+            .map_err(|_| "the CA bundle holds no valid certificate".to_owned())?;
+        builder = builder.tls_certs_merge(roots);
+    }
+    builder.build().map_err(|e| format!("cannot set up HTTPS: {}", errors::describe(&e)))
+}
+
+/// `<base><path>?measurement_id=..&api_secret=..`
+fn ga4_url(base: &Url, path: &str, measurement_id: &str, secret: &Secret) -> Url {
+    let mut url = with_path(base, path);
+    url.query_pairs_mut()
+        .append_pair("measurement_id", measurement_id)
+        .append_pair("api_secret", secret.expose());
+    url
+}
+
+fn with_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url
+}
+
+/// Posts the bodies one after another, each retried as [`retry::decide`] says; stops at
+/// the first body that cannot be delivered.
+async fn send_all(client: &Client, payloads: &Payloads, policy: Policy) -> Outcome {
+    let started = Instant::now();
+    let mut result = Outcome {
+        id: String::new(),
+        protocol: "",
+        result: Delivery::Delivered,
+        requests: payloads.bodies.len(),
+        delivered: 0,
+        attempts: 0,
+        status: None,
+        error: None,
+    };
+    'bodies: for body in &payloads.bodies {
+        for attempt in 1.. {
+            result.attempts += 1;
+            let left = policy.deadline.saturating_sub(started.elapsed());
+            let (attempted, error) = match tokio::time::timeout(left, post(client, payloads, body)).await {
+                Err(_) => (Attempt::Failed, "the delivery deadline passed".to_owned()),
+                Ok(Err(why)) => (Attempt::Failed, why),
+                Ok(Ok((status, retry_after))) => {
+                    result.status = Some(status);
+                    (Attempt::Answered { status, retry_after }, format!("HTTP status {status}"))
+                }
+            };
+            let left = policy.deadline.saturating_sub(started.elapsed());
+            match retry::decide(attempt, &attempted, left, &policy, retry::jitter()) {
+                Decision::Delivered => {
+                    result.delivered += 1;
+                    continue 'bodies;
+                }
+                Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
+                Decision::GiveUp => {
+                    result.result = Delivery::Failed;
+                    result.error =
+                        Some(if attempt > 1 { format!("{error} (after {attempt} attempts)") } else { error });
+                    break 'bodies;
+                }
+            }
+        }
+    }
+    result
+}
+
+/// One POST: the status and any `Retry-After`, once the (short) answer is read.
+async fn post(
+    client: &Client,
+    payloads: &Payloads,
+    body: &[u8],
+) -> Result<(u16, Option<std::time::Duration>), String> {
+    let response = client
+        .post(payloads.url.clone())
+        .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| errors::describe(&e))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+    // Read the answer so the connection can be reused; a broken one is a failed attempt.
+    response.bytes().await.map_err(|e| errors::describe(&e))?;
+    Ok((status, retry_after))
+}
+
+fn outcome(destination: &Destination, requests: usize, result: Delivery, error: Option<String>) -> Outcome {
+    Outcome {
+        id: destination.id().to_owned(),
+        protocol: destination.protocol(),
+        result,
+        requests,
+        delivered: 0,
+        attempts: 0,
+        status: None,
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Param;
+    use crate::value::Value;
+    use ga4_collector::{Collector, Mode};
+    use std::time::Duration;
+
+    fn events(n: u64) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                name: "host_count".into(),
+                params: [("value".to_owned(), Param::Int(i))].into_iter().collect(),
+            })
+            .collect()
+    }
+
+    fn ga4(id: &str, secret: &str) -> Destination {
+        let value = Value::Map(vec![
+            (Value::atom("id"), Value::binary(id)),
+            (Value::atom("secret"), Value::binary(secret)),
+        ]);
+        crate::destination::parse(&value).unwrap().destinations.remove(0)
+    }
+
+    fn ua(id: &str) -> Destination {
+        Destination::UniversalAnalytics { tracking_id: id.to_owned() }
+    }
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    fn quick() -> Policy {
+        Policy {
+            connect_timeout: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(2),
+            deadline: Duration::from_secs(5),
+            base_delay: Duration::from_millis(20),
+            ..Policy::default()
+        }
+    }
+
+    fn at(url: &str) -> Endpoint {
+        Endpoint { base: Url::parse(url).unwrap(), extra_roots_pem: None }
+    }
+
+    #[test]
+    fn chunks_reach_every_destination_with_id_and_secret() {
+        let collector = Collector::start().unwrap();
+        let dests = [ga4("G-ONE", "s1"), ga4("G-TWO", "s2")];
+        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(30), quick()));
+        for (o, id) in outcomes.iter().zip(["G-ONE", "G-TWO"]) {
+            assert_eq!(
+                (o.id.as_str(), o.result, o.requests, o.delivered, o.attempts, o.status),
+                (id, Delivery::Delivered, 2, 2, 2, Some(204))
+            );
+        }
+        let seen = collector.requests();
+        assert_eq!(seen.len(), 4);
+        for r in &seen {
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.path, "/mp/collect");
+        }
+        let secrets: Vec<_> = seen.iter().map(|r| (r.measurement_id.clone(), r.api_secret.clone())).collect();
+        assert!(secrets.contains(&(Some("G-ONE".into()), Some("s1".into()))));
+        assert!(secrets.contains(&(Some("G-TWO".into()), Some("s2".into()))));
+    }
+
+    #[test]
+    fn a_lasting_500_is_retried_then_fails_naming_status_and_attempts() {
+        let collector = Collector::start().unwrap();
+        collector.set_mode(Mode::Status(500));
+        let outcomes = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(30), quick()));
+        let o = &outcomes[0];
+        assert_eq!((o.result, o.status, o.delivered, o.attempts), (Delivery::Failed, Some(500), 0, 4));
+        assert_eq!(o.error.as_deref(), Some("HTTP status 500 (after 4 attempts)"));
+        assert_eq!(collector.requests().len(), 4, "the second chunk is not sent after a failure");
+    }
+
+    fn one_outcome(collector: &Collector, mode: &str, policy: Policy) -> Outcome {
+        collector.set_mode(Mode::parse(mode).unwrap());
+        run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), policy)).remove(0)
+    }
+
+    #[test]
+    fn a_503_then_200_is_delivered_on_the_retry() {
+        let collector = Collector::start().unwrap();
+        let o = one_outcome(&collector, "sequence 503,503", quick());
+        assert_eq!((o.result, o.delivered, o.attempts, o.status), (Delivery::Delivered, 1, 3, Some(204)));
+    }
+
+    #[test]
+    fn retry_after_is_waited_for() {
+        let collector = Collector::start().unwrap();
+        let started = std::time::Instant::now();
+        let o = one_outcome(&collector, "sequence 429:1", quick());
+        assert_eq!((o.result, o.attempts), (Delivery::Delivered, 2));
+        assert!(started.elapsed() >= Duration::from_secs(1), "the server asked for a second");
+        let o = one_outcome(&collector, "sequence 429:3600", quick());
+        assert_eq!((o.result, o.attempts), (Delivery::Failed, 1), "an hour is more than we wait");
+    }
+
+    #[test]
+    fn faults_end_in_a_failed_outcome_within_the_deadline() {
+        let collector = Collector::start().unwrap();
+        let policy = Policy {
+            request_timeout: Duration::from_millis(300),
+            deadline: Duration::from_secs(2),
+            ..quick()
+        };
+        for (mode, error) in [
+            ("hang", "timed out"),
+            ("dribble 100", "timed out"),
+            ("reset", "request failed"),
+            ("garbage", "request failed"),
+        ] {
+            let started = std::time::Instant::now();
+            let o = one_outcome(&collector, mode, policy);
+            assert_eq!(o.result, Delivery::Failed, "{mode}");
+            assert!(o.error.as_deref().unwrap().starts_with(error), "{mode}: {:?}", o.error);
+            assert!(o.attempts > 1, "{mode}: network failures are retried");
+            assert!(started.elapsed() < Duration::from_secs(3), "{mode} held delivery past the deadline");
+        }
+    }
+
+    #[test]
+    fn a_404_is_not_retried() {
+        let collector = Collector::start().unwrap();
+        collector.set_mode(Mode::Status(404));
+        let outcomes = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        assert_eq!((outcomes[0].attempts, outcomes[0].error.as_deref()), (1, Some("HTTP status 404")));
+    }
+
+    #[test]
+    fn a_collector_that_is_down_fails_cleanly_without_the_secret() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let endpoint = at(&format!("http://127.0.0.1:{port}"));
+        let outcomes =
+            run(deliver(&endpoint, &[ga4("G-1", "VERYSECRET"), ga4("G-2", "s")], "cid", &events(1), quick()));
+        for o in &outcomes {
+            assert_eq!(o.result, Delivery::Failed);
+            assert_eq!(o.attempts, 4);
+            assert_eq!(o.error.as_deref(), Some("connection failed: connection refused (after 4 attempts)"));
+        }
+    }
+
+    #[test]
+    fn one_failing_destination_does_not_stop_another() {
+        let collector = Collector::start().unwrap();
+        collector.set_mode(Mode::StatusFor("G-BAD".into(), 403));
+        let dests = [ga4("G-BAD", "s"), ga4("G-GOOD", "s")];
+        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(3), quick()));
+        assert_eq!((outcomes[0].result, outcomes[0].status), (Delivery::Failed, Some(403)));
+        assert_eq!((outcomes[1].result, outcomes[1].delivered), (Delivery::Delivered, 1));
+    }
+
+    #[test]
+    fn universal_analytics_goes_to_batch_in_groups_of_20() {
+        let collector = Collector::start().unwrap();
+        let outcomes =
+            run(deliver(&at(&collector.url()), &[ua("UA-151671255-3")], "cid-1", &events(25), quick()));
+        assert_eq!(
+            (outcomes[0].result, outcomes[0].requests, outcomes[0].protocol),
+            (Delivery::Delivered, 2, "universal_analytics")
+        );
+        let seen = collector.requests();
+        assert!(seen.iter().all(|r| r.path == "/batch" && r.problems.is_empty()), "{seen:?}");
+        let first_hit = seen[0].body.lines().next().unwrap();
+        assert_eq!(first_hit, "v=1&tid=UA-151671255-3&cid=cid-1&t=event&ec=hosts&ea=count&el=0");
+        assert_eq!(seen.iter().map(|r| r.body.lines().count()).collect::<Vec<_>>(), [20, 5]);
+    }
+
+    #[test]
+    fn validation_gathers_googles_messages() {
+        let collector = Collector::start().unwrap();
+        let bad = Event { name: "page_view".into(), params: Default::default() };
+        let results =
+            run(validate(&at(&collector.url()), &[ga4("G-1", "s"), ua("UA-1-1")], "cid", &[bad], quick()));
+        assert_eq!(results.len(), 1, "only GA4 destinations are validated");
+        assert_eq!(results[0].id, "G-1");
+        assert!(
+            results[0].messages[0]["description"].as_str().unwrap().contains("reserved"),
+            "{:?}",
+            results[0]
+        );
+        let good = run(validate(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(2), quick()));
+        assert_eq!((good[0].messages.len(), good[0].error.as_deref()), (0, None));
+        assert!(collector.requests().iter().all(|r| r.path == "/debug/mp/collect"));
+    }
+
+    #[test]
+    fn redact_removes_secrets_from_urls_and_text() {
+        let long = match ga4("G-1", "0123456789abcdef") {
+            Destination::Ga4 { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            errors::redact(
+                "error for url (http://x/mp/collect?measurement_id=G-1&api_secret=0123456789abcdef) here",
+                &long
+            ),
+            "error for url (http://x/mp/collect?measurement_id=G-1&api_secret=<redacted>) here"
+        );
+        assert_eq!(errors::redact("saw 0123456789abcdef", &long), "saw <redacted>");
+        let short = match ga4("G-1", "s") {
+            Destination::Ga4 { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        assert_eq!(errors::redact("HTTP status 500", &short), "HTTP status 500");
+    }
+
+    #[test]
+    fn urls_keep_a_base_path_and_the_eu_host() {
+        let secret = match ga4("G-1", "a&b") {
+            Destination::Ga4 { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        let url = ga4_url(&Url::parse("https://example.com/prefix").unwrap(), "/mp/collect", "G-1", &secret);
+        assert_eq!(url.as_str(), "https://example.com/prefix/mp/collect?measurement_id=G-1&api_secret=a%26b");
+        let eu = ga4_url(
+            &Url::parse("https://region1.google-analytics.com").unwrap(),
+            "/mp/collect",
+            "G-1",
+            &secret,
+        );
+        assert_eq!(
+            eu.as_str(),
+            "https://region1.google-analytics.com/mp/collect?measurement_id=G-1&api_secret=a%26b"
+        );
+        assert_eq!(
+            with_path(&Url::parse("https://region1.google-analytics.com/").unwrap(), "/batch").as_str(),
+            "https://region1.google-analytics.com/batch"
+        );
+    }
+
+    #[test]
+    fn planned_counts_requests_without_sending() {
+        let outcomes = planned(&[ga4("G-1", "s"), ua("UA-1-1")], "cid", &events(26));
+        assert_eq!((outcomes[0].result, outcomes[0].requests), (Delivery::NotSent, 2));
+        assert_eq!((outcomes[1].result, outcomes[1].requests), (Delivery::NotSent, 2));
+    }
+}
