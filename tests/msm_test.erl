@@ -1,7 +1,12 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([fast_retries/0, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
+
+%% @doc Retries a few milliseconds apart, so that failing destinations fail fast.
+-spec fast_retries() -> ok.
+fast_retries() ->
+    application:set_env(mongoose_system_metrics, delivery, #{base_delay_ms => 20, max_delay_ms => 100}).
 
 %% @doc Options that report to the collector, with the report file in Dir.
 -spec options(ga4_collector_port:collector(), file:filename(), map()) -> map().

@@ -43,8 +43,12 @@ start(Config) ->
 
 start(Config, Extra) ->
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), Extra),
-    {ok, Started} = ?NIF:start(#{options => Options}),
+    {ok, Started} = ?NIF:start(#{options => Options, delivery => fast_retries()}),
     Started.
+
+%% Retries a few milliseconds apart, so failing destinations fail fast.
+fast_retries() ->
+    #{base_delay_ms => 20, max_delay_ms => 100}.
 
 %% Facts of a node with N host types, each running mod_vcard on rdbms.
 facts(HostTypes) ->
@@ -78,7 +82,7 @@ report_now_answers_at_once_and_sends_the_result_later(Config) ->
     ?assert(is_reference(Ref)),
     receive
         {mongoose_system_metrics_report, Ref, {ok, Report, ok}} ->
-            #{<<"client_id">> := ClientId, <<"schema_version">> := 1, <<"events">> := Events,
+            #{<<"client_id">> := ClientId, <<"schema_version">> := 2, <<"events">> := Events,
               <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>}]} = Report,
             ?assert(msm_test:is_uuid_v4(ClientId)),
             Cluster = msm_test:event(<<"cluster">>, Events),
@@ -104,7 +108,7 @@ every_destination_gets_every_chunk(Config) ->
     BuiltIn = #{id => <<"G-BUILTIN1">>, secret => <<"builtin-secret-456">>},
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
     {ok, #{destinations := [<<"G-BUILTIN1">>, <<"G-OPERATOR1">>]}} =
-        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn}),
+        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn, delivery => fast_retries()}),
     {ok, #{<<"destinations">> := Outcomes, <<"client_id">> := ClientId}, ok} = cycle(facts(30)),
     ?assertEqual([{<<"G-BUILTIN1">>, <<"delivered">>, 2}, {<<"G-OPERATOR1">>, <<"delivered">>, 2}],
                  [{Id, R, N} || #{<<"id">> := Id, <<"result">> := R, <<"delivered">> := N} <- Outcomes]),
@@ -139,7 +143,7 @@ preview_sends_and_writes_nothing(Config) ->
     #{report_file := File} = start(Config),
     {ok, Preview} = ?NIF:preview(facts(30)),
     ?assertEqual([#{<<"id">> => <<"G-OPERATOR1">>, <<"protocol">> => <<"ga4">>, <<"result">> => <<"not_sent">>,
-                    <<"requests">> => 2, <<"delivered">> => 0}],
+                    <<"requests">> => 2, <<"delivered">> => 0, <<"attempts">> => 0}],
                  maps:get(<<"destinations">>, Preview)),
     {ok, Sent, ok} = cycle(facts(30)),
     ?assertEqual(maps:get(<<"events">>, Preview), maps:get(<<"events">>, Sent)),
@@ -192,8 +196,8 @@ a_500_is_an_outcome_not_a_crash(Config) ->
     start(Config),
     ga4_collector_port:set_mode(?config(collector, Config), {status, 500}),
     {ok, #{<<"destinations">> := [Failed]}, ok} = cycle(facts(30)),
-    ?assertMatch(#{<<"result">> := <<"failed">>, <<"status">> := 500, <<"delivered">> := 0,
-                   <<"requests">> := 2, <<"error">> := <<"HTTP status 500">>}, Failed),
+    ?assertMatch(#{<<"result">> := <<"failed">>, <<"status">> := 500, <<"delivered">> := 0, <<"attempts">> := 4,
+                   <<"requests">> := 2, <<"error">> := <<"HTTP status 500 (after 4 attempts)">>}, Failed),
     ga4_collector_port:set_mode(?config(collector, Config), normal),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} = cycle(facts(30)).
 

@@ -10,7 +10,7 @@
 -behaviour(gen_server).
 
 %% API.
--export([start/1, stop/0, report_now/0, last_report/0, preview/0, verify_if_configured/0]).
+-export([start/1, stop/0, report_now/0, last_report/0, preview/0, validate/0, verify_if_configured/0]).
 %% MongooseIM's configurable-service callback.
 -export([config_spec/0]).
 -export([start_link/2]).
@@ -92,6 +92,31 @@ preview() ->
             case core(fun() -> service_mongoose_system_metrics_nif:preview(mongoose_system_metrics_facts:collect()) end) of
                 {error, not_started} -> {error, not_running};
                 Result -> Result
+            end
+    end.
+
+%% @doc Sends what a cycle would send now to Google's validation server
+%% (`/debug/mp/collect'; nothing reaches reports, and the API secret is not checked
+%% there) and returns, for each GA4 destination, its `validationMessages' (an empty
+%% list when all is well) or the error that prevented validation.
+-spec validate() -> {ok, [#{binary() => term()}]} | {error, term()}.
+validate() ->
+    case whereis(?MODULE) of
+        undefined ->
+            {error, not_running};
+        _ ->
+            Facts = mongoose_system_metrics_facts:collect(),
+            case core(fun() -> service_mongoose_system_metrics_nif:validate(Facts) end) of
+                {ok, Ref} ->
+                    receive
+                        {mongoose_system_metrics_validation, Ref, Result} -> Result
+                    after ?CYCLE_TIMEOUT ->
+                        {error, timeout}
+                    end;
+                {error, not_started} ->
+                    {error, not_running};
+                {error, Reason} ->
+                    {error, Reason}
             end
     end.
 
@@ -217,9 +242,14 @@ start_service(Configuration, Started) ->
     end.
 
 start_argument(Options) ->
-    #{options => Options,
-      built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, undefined),
-      report_dir => log_dir()}.
+    Argument = #{options => Options,
+                 built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, undefined),
+                 report_dir => log_dir()},
+    %% `delivery' tunes timeouts and retries; tests shorten them.
+    case application:get_env(mongoose_system_metrics, delivery) of
+        {ok, Delivery} -> Argument#{delivery => Delivery};
+        undefined -> Argument
+    end.
 
 %% The directory of the first file log handler, as MongooseIM puts its logs there.
 log_dir() ->

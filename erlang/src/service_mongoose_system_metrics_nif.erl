@@ -10,13 +10,14 @@
 %% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
 -module(service_mongoose_system_metrics_nif).
 
--export([configure/1, start/1, stop/0, report_now/1, preview/1, last_report/0]).
+-export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0]).
 
 -on_load(load/0).
 
 -type start_argument() :: #{options := map() | list(),
                             built_in_tracking_id => term(),
-                            report_dir => file:filename_all() | undefined}.
+                            report_dir => file:filename_all() | undefined,
+                            delivery => #{atom() => pos_integer()}}.
 -type started() :: #{mode := on | off,
                      notice := boolean(),
                      initial_report := non_neg_integer(),
@@ -66,6 +67,12 @@ report_now(_Facts) ->
 
 -spec preview(map()) -> {ok, report()} | {error, facts_error() | not_started}.
 preview(_Facts) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Sends the report to Google's validation server; the answer arrives as
+%% {mongoose_system_metrics_validation, Ref, {ok, [Validation]} | {error, Why}}.
+-spec validate(map()) -> {ok, reference()} | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+validate(_Facts) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec last_report() -> {ok, report()} | {error, no_report}.

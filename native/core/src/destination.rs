@@ -98,7 +98,14 @@ pub fn parse(value: &Value) -> Result<Parsed, TrackingIdError> {
 
 fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
     if let Some(text) = value.text() {
-        return parse_text(&text, value).map(|d| into.destinations.push(d));
+        let destination = parse_text(&text, value)?;
+        into.warnings.push(format!(
+            "tracking id {text} is a Universal Analytics property: Google stopped processing UA data in \
+             July 2023. Reports are still sent to it, but to see them create a GA4 property and give its \
+             measurement id and API secret: #{{id => \"G-XXXXXXXXXX\", secret => \"...\"}}"
+        ));
+        into.destinations.push(destination);
+        return Ok(());
     }
     let pairs: Vec<(&Value, &Value)> = match value {
         Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
@@ -258,6 +265,9 @@ mod tests {
         ]);
         let parsed = parse(&list).unwrap();
         assert_eq!(parsed.destinations.len(), 2);
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(parsed.warnings[0].contains("UA-151671255-3 is a Universal Analytics property"));
+        assert!(parsed.warnings[0].contains("July 2023"));
         assert_eq!(parsed.destinations[0].protocol(), "universal_analytics");
         assert_eq!(parsed.destinations[1].protocol(), "ga4");
         assert!(parse(&Value::List(vec![])).unwrap().destinations.is_empty());

@@ -22,8 +22,15 @@ pub const MAX_TIMER_MS: u64 = u32::MAX as u64;
 pub const DEFAULT_GOOGLE_ANALYTICS_URL: &str = "https://www.google-analytics.com";
 
 /// The options an operator can set, in the order errors are reported for them.
-pub const OPTION_NAMES: [&str; 6] =
-    ["report", "initial_report", "periodic_report", "tracking_id", "google_analytics_url", "report_file"];
+pub const OPTION_NAMES: [&str; 7] = [
+    "report",
+    "initial_report",
+    "periodic_report",
+    "tracking_id",
+    "google_analytics_url",
+    "report_file",
+    "ca_bundle",
+];
 
 /// The misspelling of the original documentation's example, accepted as an alias.
 const MISSPELT_INITIAL_REPORT: &str = "intial_report";

@@ -2,7 +2,7 @@
 //! keep-alive connection (headers, then a `Content-Length` body) and write answers.
 //! Written on plain sockets so later fault switches can misbehave at the byte level.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
@@ -46,7 +46,7 @@ impl Request {
 }
 
 /// Reads the next request; `Ok(None)` when the peer closed the connection cleanly.
-pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+pub fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
     let mut head = Vec::new();
     loop {
         let start = head.len();
@@ -100,7 +100,7 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Requ
 
 /// Writes a complete answer, with extra headers.
 pub fn write_response(
-    stream: &mut TcpStream,
+    stream: &mut impl Write,
     status: u16,
     content_type: &str,
     headers: &[(&str, String)],
@@ -111,7 +111,7 @@ pub fn write_response(
 }
 
 /// Writes an answer one byte at a time, `pause` apart.
-pub fn write_slowly(stream: &mut TcpStream, status: u16, pause: Duration) -> io::Result<()> {
+pub fn write_slowly(stream: &mut impl Write, status: u16, pause: Duration) -> io::Result<()> {
     for byte in response(status, "text/plain", &[], b"") {
         thread::sleep(pause);
         stream.write_all(&[byte])?;

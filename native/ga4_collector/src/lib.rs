@@ -18,16 +18,18 @@
 pub mod http;
 pub mod mode;
 pub mod rules;
+pub mod tls;
 
 pub use mode::{Mode, Reply};
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde::Serialize;
 
 use crate::http::Request;
@@ -63,6 +65,7 @@ struct Shared {
 pub struct Collector {
     address: SocketAddr,
     shared: Arc<Shared>,
+    ca_pem: Option<String>,
 }
 
 impl Collector {
@@ -79,6 +82,19 @@ impl Collector {
     /// # Errors
     /// When the address cannot be bound.
     pub fn bind(address: &str) -> io::Result<Collector> {
+        Collector::listen(address, None)
+    }
+
+    /// Starts a collector that speaks HTTPS, with a certificate from a CA of its own
+    /// (see [`Collector::ca_pem`]).
+    ///
+    /// # Errors
+    /// When the address cannot be bound or the certificates cannot be made.
+    pub fn bind_tls(address: &str) -> io::Result<Collector> {
+        Collector::listen(address, Some(tls::generate()?))
+    }
+
+    fn listen(address: &str, tls: Option<tls::Tls>) -> io::Result<Collector> {
         let listener = TcpListener::bind(address)?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -87,15 +103,25 @@ impl Collector {
             stopping: AtomicBool::new(false),
         });
         let accepting = Arc::clone(&shared);
+        let (config, ca_pem) = match tls {
+            Some(tls) => (Some(tls.config), Some(tls.ca_pem)),
+            None => (None, None),
+        };
         thread::Builder::new()
             .name("ga4-collector".into())
-            .spawn(move || accept_loop(&listener, &accepting))?;
-        Ok(Collector { address, shared })
+            .spawn(move || accept_loop(&listener, &accepting, config.as_ref()))?;
+        Ok(Collector { address, shared, ca_pem })
     }
 
     /// The base URL to give the service as `google_analytics_url`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.ca_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
+    }
+
+    /// The PEM certificate of the CA behind an HTTPS collector.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The address it listens on.
@@ -132,28 +158,52 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, tls: Option<&Arc<ServerConfig>>) {
     for stream in listener.incoming() {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
         let Ok(stream) = stream else { continue };
         let shared = Arc::clone(shared);
-        let _ =
-            thread::Builder::new().name("ga4-collector-conn".into()).spawn(move || serve(stream, &shared));
+        let tls = tls.cloned();
+        let _ = thread::Builder::new().name("ga4-collector-conn".into()).spawn(move || match tls {
+            None => serve(stream, &shared),
+            Some(config) => {
+                if let Ok(connection) = ServerConnection::new(config) {
+                    serve(StreamOwned::new(connection, stream), &shared);
+                }
+            }
+        });
     }
 }
 
-fn serve(stream: TcpStream, shared: &Shared) {
-    let Ok(mut writer) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(stream);
+/// A connection, plain or TLS, and the socket under it (for faults at the TCP level).
+trait Connection: Read + Write {
+    fn socket(&self) -> &TcpStream;
+}
+
+impl Connection for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Connection for StreamOwned<ServerConnection, TcpStream> {
+    fn socket(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
+fn serve(connection: impl Connection, shared: &Shared) {
+    let mut reader = BufReader::new(connection);
     while let Ok(Some(request)) = http::read_request(&mut reader) {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
+        let writer = reader.get_mut();
         let answered = match answer(&request, shared) {
             Answer::Plain { status, content_type, body } => {
-                http::write_response(&mut writer, status, content_type, &[], &body)
+                http::write_response(writer, status, content_type, &[], &body)
             }
             Answer::Hit(reply) => match reply {
                 Reply::Answer { status, retry_after, delay_ms } => {
@@ -161,24 +211,24 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     let headers: Vec<(&str, String)> =
                         retry_after.iter().map(|s| ("retry-after", s.to_string())).collect();
                     // Google answers hits with an empty body.
-                    http::write_response(&mut writer, status, TEXT, &headers, b"")
+                    http::write_response(writer, status, TEXT, &headers, b"")
                 }
                 Reply::Hang => {
                     // Hold the connection until the client gives up or the collector stops.
-                    while !shared.stopping.load(Ordering::SeqCst) && http::peer_open(&writer) {
+                    while !shared.stopping.load(Ordering::SeqCst) && http::peer_open(writer.socket()) {
                         thread::sleep(Duration::from_millis(50));
                     }
                     return;
                 }
                 Reply::Reset => {
-                    http::reset(&writer);
+                    http::reset(writer.socket());
                     return;
                 }
                 Reply::Garbage => {
                     let _ = writer.write_all(b"this is not HTTP\r\n\r\n");
                     return;
                 }
-                Reply::Dribble(ms) => http::write_slowly(&mut writer, 204, Duration::from_millis(ms)),
+                Reply::Dribble(ms) => http::write_slowly(writer, 204, Duration::from_millis(ms)),
             },
         };
         if answered.is_err() || request.wants_close() {
@@ -205,7 +255,11 @@ fn answer(request: &Request, shared: &Shared) -> Answer {
         ("POST", "/mp/collect") => Answer::Hit(record(request, shared, 204)),
         ("POST", "/batch" | "/collect") => Answer::Hit(record(request, shared, 200)),
         ("POST", "/debug/mp/collect") => {
-            let messages: Vec<_> = problems_of(request)
+            let mut problems = problems_of(request);
+            if let Mode::ValidationMessage(extra) = &*lock(&shared.mode) {
+                problems.push(extra.clone());
+            }
+            let messages: Vec<_> = problems
                 .iter()
                 .map(|p| serde_json::json!({"fieldPath": "", "description": p, "validationCode": "VALUE_INVALID"}))
                 .collect();

@@ -25,6 +25,8 @@ pub enum Mode {
     Garbage,
     /// A normal answer, one byte every this many milliseconds.
     Dribble(u64),
+    /// Normal answers; the validation server also reports this message.
+    ValidationMessage(String),
 }
 
 /// What to do with one hit.
@@ -52,8 +54,11 @@ pub enum Reply {
 impl Mode {
     /// Parses the body of `PUT /_collector/mode`: `normal`, `status N`,
     /// `status_for ID N`, `delay MS`, `sequence 503,429:2,204`, `hang`, `reset`,
-    /// `garbage` or `dribble MS`.
+    /// `garbage`, `dribble MS` or `validation_message TEXT`.
     pub fn parse(text: &str) -> Option<Mode> {
+        if let Some(message) = text.trim().strip_prefix("validation_message ") {
+            return Some(Mode::ValidationMessage(message.trim().to_owned()));
+        }
         let words: Vec<&str> = text.split_whitespace().collect();
         match words.as_slice() {
             ["normal"] => Some(Mode::Normal),
@@ -75,7 +80,7 @@ impl Mode {
     pub fn reply(&mut self, measurement_id: Option<&str>, normal: u16) -> Reply {
         let answer = |status, retry_after, delay_ms| Reply::Answer { status, retry_after, delay_ms };
         match self {
-            Mode::Normal => answer(normal, None, 0),
+            Mode::Normal | Mode::ValidationMessage(_) => answer(normal, None, 0),
             Mode::Status(code) => answer(*code, None, 0),
             Mode::StatusFor(id, code) if measurement_id == Some(id.as_str()) => answer(*code, None, 0),
             Mode::StatusFor(..) => answer(normal, None, 0),
@@ -114,6 +119,10 @@ mod tests {
         );
         assert_eq!(Mode::parse("hang"), Some(Mode::Hang));
         assert_eq!(Mode::parse("dribble 50"), Some(Mode::Dribble(50)));
+        assert_eq!(
+            Mode::parse("validation_message Event at index: [0] is odd."),
+            Some(Mode::ValidationMessage("Event at index: [0] is odd.".into()))
+        );
         for bad in ["nonsense", "status x", "sequence 5x3", "sequence 429:x", ""] {
             assert_eq!(Mode::parse(bad), None, "{bad}");
         }

@@ -14,4 +14,5 @@ rustler::atoms! {
     no_report,
     runtime_unavailable,
     mongoose_system_metrics_report,
+    mongoose_system_metrics_validation,
 }

@@ -6,7 +6,8 @@
 //! `preview/1` and `last_report/0` on dirty CPU schedulers, since facts and reports grow
 //! with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
 //! core's runtime and its result arrives as
-//! `{mongoose_system_metrics_report, Ref, Result}`.
+//! `{mongoose_system_metrics_report, Ref, Result}`; `validate/1` likewise, with
+//! `{mongoose_system_metrics_validation, Ref, Result}`.
 
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
@@ -50,7 +51,8 @@ fn current() -> Option<Arc<Reporter>> {
 
 /// Validates a start argument and changes nothing: `{ok, Configuration, Started}`, where
 /// `Started` describes it (`client_id => null`), or the error naming the bad option.
-#[rustler::nif]
+/// Dirty I/O: it reads the CA bundle, if one is named.
+#[rustler::nif(schedule = "DirtyIo")]
 fn configure<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
     match configuration(argument) {
         Ok(config) => {
@@ -121,6 +123,37 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
         // The caller may be gone (the service stopped); nothing to do then.
         let _ = message_env.send_and_clear(&pid, |e| {
             (atoms::mongoose_system_metrics_report(), saved_reference.load(e), encode::cycle(e, &cycle))
+        });
+    });
+    match spawned {
+        Ok(()) => (atoms::ok(), reference).encode(env),
+        Err(why) => (atoms::error(), (atoms::runtime_unavailable(), why)).encode(env),
+    }
+}
+
+/// Sends what a cycle would send to Google's validation server; `{ok, Ref}` at once, then
+/// `{mongoose_system_metrics_validation, Ref, {ok, [Validation]} | {error, Why}}`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn validate<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
+    let facts = match facts::parse(&decode::value(facts)) {
+        Ok(facts) => facts,
+        Err(e) => return encode::facts_error(env, &e),
+    };
+    let Some(reporter) = current() else {
+        return (atoms::error(), atoms::not_started()).encode(env);
+    };
+    let pid = env.pid();
+    let reference = env.make_ref();
+    let message_env = OwnedEnv::new();
+    let saved_reference = message_env.save(reference);
+    let spawned = reporter.spawn_validation(facts, move |result| {
+        let mut message_env = message_env;
+        let _ = message_env.send_and_clear(&pid, |e| {
+            let result = match &result {
+                Ok(validations) => (atoms::ok(), encode::json(e, &serde_json::json!(validations))).encode(e),
+                Err(why) => (atoms::error(), why.as_str()).encode(e),
+            };
+            (atoms::mongoose_system_metrics_validation(), saved_reference.load(e), result)
         });
     });
     match spawned {

@@ -454,6 +454,26 @@ mod tests {
     }
 
     #[test]
+    fn certificates_are_verified_and_a_private_ca_can_be_trusted() {
+        let collector = Collector::bind_tls("127.0.0.1:0").unwrap();
+        let untrusted = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        assert_eq!(untrusted[0].result, Delivery::Failed);
+        assert!(
+            untrusted[0].error.as_deref().unwrap().contains("TLS certificate rejected"),
+            "{:?}",
+            untrusted[0]
+        );
+        assert!(collector.requests().is_empty(), "nothing was sent over an unverified connection");
+        let trusted = Endpoint {
+            base: Url::parse(&collector.url()).unwrap(),
+            extra_roots_pem: Some(collector.ca_pem().unwrap().as_bytes().to_vec()),
+        };
+        let outcome = run(deliver(&trusted, &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        assert_eq!((outcome[0].result, outcome[0].status), (Delivery::Delivered, Some(204)));
+        assert_eq!(collector.requests().len(), 1);
+    }
+
+    #[test]
     fn a_404_is_not_retried() {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::Status(404));
