@@ -5,6 +5,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::atomic_file;
 
 /// The client id file's name, in the report file's directory.
@@ -15,42 +17,89 @@ pub fn path_beside(report_file: &Path) -> PathBuf {
     report_file.with_file_name(FILE_NAME)
 }
 
+/// A client id and when it was made: the oldest id of a cluster wins, so a node that
+/// joins adopts the cluster's and every node agrees without talking it over.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Identity {
+    /// When the id was made, in milliseconds since the Unix epoch (compared first).
+    pub created_ms: u64,
+    /// The id, a hyphenated UUID v4.
+    pub id: String,
+}
+
+impl Identity {
+    /// A fresh random identity.
+    pub fn new() -> Identity {
+        let created_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        Identity { created_ms, id: uuid::Uuid::new_v4().hyphenated().to_string() }
+    }
+
+    /// An identity from another node, if its id is a UUID v4.
+    pub fn checked(id: &str, created_ms: u64) -> Option<Identity> {
+        let uuid = uuid::Uuid::try_parse(id).ok().filter(|u| u.get_version_num() == 4)?;
+        Some(Identity { created_ms, id: uuid.hyphenated().to_string() })
+    }
+
+    fn file_text(&self) -> String {
+        format!("{}\n{}\n", self.id, self.created_ms)
+    }
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity::new()
+    }
+}
+
 /// The client id, and a remark for the log when it could not be kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
-    /// The id, a hyphenated UUID v4.
-    pub id: String,
+    /// The identity.
+    pub identity: Identity,
     /// Set when the id was replaced or could not be saved.
     pub warning: Option<String>,
 }
 
-/// Reads the id from `path`, or makes a new one and saves it there.
+/// Reads the identity from `path` (the id, then when it was made), or makes a new one
+/// and saves it there.
 ///
 /// An unreadable, malformed or unsaveable file never stops the service: a fresh id is
 /// used and the reason is returned as a warning.
 pub fn load_or_create(path: &Path) -> Loaded {
     let mut warning = None;
     match fs::read_to_string(path) {
-        Ok(text) => match uuid::Uuid::try_parse(text.trim()) {
-            Ok(id) if id.get_version_num() == 4 => {
-                return Loaded { id: id.hyphenated().to_string(), warning: None };
+        Ok(text) => {
+            let mut lines = text.lines();
+            let id = lines.next().unwrap_or_default().trim();
+            // Files of the first version hold only the id.
+            let created_ms = lines.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+            match Identity::checked(id, created_ms) {
+                Some(identity) => return Loaded { identity, warning: None },
+                None => {
+                    warning = Some(format!(
+                        "client id file {} is not a UUID v4; a new id replaces it",
+                        path.display()
+                    ))
+                }
             }
-            _ => {
-                warning =
-                    Some(format!("client id file {} is not a UUID v4; a new id replaces it", path.display()))
-            }
-        },
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => warning = Some(format!("cannot read client id file {}: {e}", path.display())),
     }
-    let id = uuid::Uuid::new_v4().hyphenated().to_string();
-    if let Err(e) = atomic_file::replace(path, format!("{id}\n").as_bytes()) {
-        warning = Some(format!(
-            "cannot save client id file {}: {e}; the id will change when the node restarts",
-            path.display()
-        ));
+    let identity = Identity::new();
+    if let Err(e) = save(path, &identity) {
+        warning = Some(format!("{e}; the id will change when the node restarts"));
     }
-    Loaded { id, warning }
+    Loaded { identity, warning }
+}
+
+/// Keeps `identity` in `path`, replacing what was there.
+///
+/// # Errors
+/// Why the file could not be written.
+pub fn save(path: &Path, identity: &Identity) -> Result<(), String> {
+    atomic_file::replace(path, identity.file_text().as_bytes())
+        .map_err(|e| format!("cannot save client id file {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -64,7 +113,8 @@ mod tests {
         let path = dir.join(FILE_NAME);
         let first = load_or_create(&path);
         assert_eq!(first.warning, None);
-        assert_eq!(uuid::Uuid::parse_str(&first.id).unwrap().get_version_num(), 4);
+        assert_eq!(uuid::Uuid::parse_str(&first.identity.id).unwrap().get_version_num(), 4);
+        assert!(first.identity.created_ms > 1_700_000_000_000);
         assert_eq!(load_or_create(&path), first);
         fs::remove_dir_all(dir).unwrap();
     }
@@ -76,7 +126,7 @@ mod tests {
         fs::write(&path, "not-a-uuid").unwrap();
         let loaded = load_or_create(&path);
         assert!(loaded.warning.unwrap().contains("not a UUID v4"));
-        assert_eq!(fs::read_to_string(&path).unwrap().trim(), loaded.id);
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().next(), Some(loaded.identity.id.as_str()));
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -85,9 +135,30 @@ mod tests {
         let dir = temp_dir("cid-ro");
         fs::write(dir.join("file"), "").unwrap();
         let loaded = load_or_create(&dir.join("file").join(FILE_NAME));
-        assert!(uuid::Uuid::parse_str(&loaded.id).is_ok());
+        assert!(uuid::Uuid::parse_str(&loaded.identity.id).is_ok());
         assert!(loaded.warning.unwrap().contains("cannot save"));
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_first_version_file_is_read_and_an_adopted_identity_kept() {
+        let dir = temp_dir("cid-v1");
+        let path = dir.join(FILE_NAME);
+        let id = "0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e";
+        fs::write(&path, format!("{id}\n")).unwrap();
+        assert_eq!(load_or_create(&path).identity, Identity { id: id.into(), created_ms: 0 });
+        let adopted = Identity::checked("1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b", 42).unwrap();
+        save(&path, &adopted).unwrap();
+        assert_eq!(load_or_create(&path).identity, adopted);
+        assert_eq!(Identity::checked("not-a-uuid", 1), None);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_oldest_identity_is_the_smallest() {
+        let older = Identity { created_ms: 1, id: "b".into() };
+        let newer = Identity { created_ms: 2, id: "a".into() };
+        assert!(older < newer);
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn cluster(facts: &Facts) -> Option<Event> {
     if let Some(ms) = facts.uptime_ms {
         params.insert("uptime".to_owned(), Param::Str(format_uptime(ms)));
     }
-    if let Some(version) = facts.version.as_deref().and_then(clean_version) {
+    if let Some(version) = facts.version.as_deref().and_then(clean_versions) {
         params.insert("version".to_owned(), Param::Str(version));
     }
     if let Some(n) = facts.components {
@@ -184,6 +184,9 @@ fn cluster(facts: &Facts) -> Option<Event> {
     }
     if let Some(n) = facts.node_count {
         params.insert("node_number".to_owned(), Param::Int(n));
+    }
+    if let Some(n) = facts.unreachable_nodes.filter(|n| *n > 0) {
+        params.insert("unreachable_nodes".to_owned(), Param::Int(n));
     }
     if let Some(path) = &facts.config_file {
         params.insert("config_type".to_owned(), Param::Str(config_type(path).to_owned()));
@@ -195,6 +198,18 @@ fn cluster(facts: &Facts) -> Option<Event> {
 pub fn format_uptime(ms: u64) -> String {
     let s = ms / 1000;
     format!("{:04}-{:02}:{:02}:{:02}", s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60)
+}
+
+/// The release numbers of comma-separated versions (a cluster in a rolling upgrade),
+/// each once, in order.
+fn clean_versions(versions: &str) -> Option<String> {
+    let mut clean: Vec<String> = Vec::new();
+    for version in versions.split(',').filter_map(clean_version) {
+        if !clean.contains(&version) {
+            clean.push(version);
+        }
+    }
+    (!clean.is_empty()).then(|| clean.join(","))
 }
 
 /// The release number at the start of a version (`6.8.0` of `6.8.0-12-gabc123` or of
@@ -363,6 +378,7 @@ mod tests {
         assert_eq!(sent("6.8.0-12-gabc1234"), Some(Param::from("6.8.0")));
         assert_eq!(sent("6.3.0-acme-prod.host.example.com"), Some(Param::from("6.3.0")));
         assert_eq!(sent("v6.1"), Some(Param::from("6.1")));
+        assert_eq!(sent("6.7.0-3-gabc,6.8.0,6.7.0"), Some(Param::from("6.7.0,6.8.0")));
         for odd in ["", "acme-6.8", "6..8", "1.2.3.4.5", &"9".repeat(41), "host.example.com"] {
             assert_eq!(sent(odd), None, "{odd:?}");
         }
@@ -371,6 +387,7 @@ mod tests {
     #[test]
     fn known_modules_are_named_with_safe_options_and_custom_ones_only_counted() {
         let host_a = HostTypeModules {
+            host_type: Value::binary("a.example.com"),
             modules: vec![
                 (
                     "mod_vcard".into(),
@@ -385,6 +402,7 @@ mod tests {
             ],
         };
         let host_b = HostTypeModules {
+            host_type: Value::binary("b.example.com"),
             modules: vec![
                 (
                     "mod_push_service_mongoosepush".into(),
@@ -526,7 +544,10 @@ mod tests {
                 .collect(),
         );
         let facts = Facts {
-            modules: Some(vec![HostTypeModules { modules: vec![("mod_event_pusher".into(), metrics)] }]),
+            modules: Some(vec![HostTypeModules {
+                host_type: Value::atom("ht"),
+                modules: vec![("mod_event_pusher".into(), metrics)],
+            }]),
             ..Facts::default()
         };
         let backends: Vec<_> = build(&facts)

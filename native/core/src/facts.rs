@@ -36,13 +36,32 @@ pub struct Facts {
     pub config_file: Option<String>,
     /// Stanza counter totals, by stanza type (see [`known::STANZA_TYPES`]).
     pub stanza_counts: Option<BTreeMap<String, u64>>,
+    /// The cluster's own id, when the host has one (MongooseIM's persistent cluster id):
+    /// the report's client id then.
+    pub client_id: Option<String>,
+    /// The other members of the cluster, when this node reports for all of them.
+    pub cluster: Option<Cluster>,
+    /// Members that did not answer, once a cluster's facts are merged
+    /// ([`crate::aggregate::merge`]); never given directly.
+    pub unreachable_nodes: Option<u64>,
 }
 
 /// The modules enabled for one host type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostTypeModules {
+    /// The host type, as given: only to match it across the nodes of a cluster.
+    pub host_type: Value,
     /// Module name and its options, as given (a map or a proplist, possibly odd).
     pub modules: Vec<(String, Value)>,
+}
+
+/// The facts of the other members of a cluster, gathered by the node that reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cluster {
+    /// The facts of each member that answered.
+    pub members: Vec<Facts>,
+    /// Members that did not answer in time.
+    pub unreachable: u64,
 }
 
 /// One listener.
@@ -71,7 +90,7 @@ pub struct FactsError {
 }
 
 /// The fact keys, in the order facts are documented.
-pub const FACT_NAMES: [&str; 11] = [
+pub const FACT_NAMES: [&str; 13] = [
     "uptime_ms",
     "version",
     "node_count",
@@ -83,6 +102,8 @@ pub const FACT_NAMES: [&str; 11] = [
     "components",
     "config_file",
     "stanza_counts",
+    "cluster",
+    "client_id",
 ];
 
 const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
@@ -123,6 +144,17 @@ pub fn parse(value: &Value) -> Result<Facts, FactsError> {
             }
             "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
             "config_file" => facts.config_file = Some(val.text().ok_or_else(|| bad("a file path string"))?),
+            "cluster" => facts.cluster = Some(cluster(&name, val)?),
+            "client_id" => {
+                let safe = |t: &String| {
+                    !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                };
+                facts.client_id = Some(
+                    val.text()
+                        .filter(safe)
+                        .ok_or_else(|| bad("an id of at most 64 letters, digits and '-'"))?,
+                )
+            }
             "stanza_counts" => {
                 let expected =
                     format!("#{{StanzaType => Total}} with stanza types {}", known::STANZA_TYPES.join(", "));
@@ -176,7 +208,7 @@ fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
     let Value::Map(host_types) = value else { return None };
     host_types
         .iter()
-        .map(|(_host_type, modules)| match modules {
+        .map(|(host_type, modules)| match modules {
             Value::Map(pairs) => pairs
                 .iter()
                 .map(|(module, opts)| match module {
@@ -184,10 +216,38 @@ fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
                     _ => None,
                 })
                 .collect::<Option<Vec<_>>>()
-                .map(|modules| HostTypeModules { modules }),
+                .map(|modules| HostTypeModules { host_type: host_type.clone(), modules }),
             _ => None,
         })
         .collect()
+}
+
+/// `#{members := [Facts], unreachable := N}`; a member's facts hold no cluster of their own.
+fn cluster(name: &str, value: &Value) -> Result<Cluster, FactsError> {
+    let bad = |what: &str| error(name, format!("fact {name}: {what}"));
+    let Value::Map(pairs) = value else {
+        return Err(bad("expected #{members => [Facts], unreachable => N}"));
+    };
+    let mut cluster = Cluster::default();
+    for (key, val) in pairs {
+        match (key.name().as_deref(), val) {
+            (Some("members"), Value::List(members)) => {
+                for member in members {
+                    let facts = parse(member)?;
+                    if facts.cluster.is_some() {
+                        return Err(bad("a member's facts cannot hold a cluster"));
+                    }
+                    cluster.members.push(facts);
+                }
+            }
+            (Some("unreachable"), val) => {
+                cluster.unreachable =
+                    count(val).ok_or_else(|| bad("unreachable must be a non-negative integer"))?
+            }
+            _ => return Err(bad("expected the keys members and unreachable")),
+        }
+    }
+    Ok(cluster)
 }
 
 fn listeners(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {

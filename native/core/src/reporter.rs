@@ -11,14 +11,14 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
-use crate::client_id;
+use crate::client_id::{self, Identity};
 use crate::config::ServiceConfig;
 use crate::delivery::{self, Policy, Validation};
 use crate::events::{self, Event, StanzaTotals};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
 use crate::report::Report;
-use crate::{atomic_file, runtime};
+use crate::{aggregate, atomic_file, runtime};
 
 /// Time a cycle may take beyond its delivery deadline, for writing the report file.
 const FILE_WRITE_ALLOWANCE: Duration = Duration::from_secs(20);
@@ -43,7 +43,7 @@ pub enum Cycle {
 #[derive(Debug)]
 pub struct Reporter {
     config: Arc<ServiceConfig>,
-    client_id: String,
+    identity: Mutex<Identity>,
     in_flight: Mutex<Vec<AbortHandle>>,
     baseline: Baseline,
 }
@@ -59,7 +59,7 @@ impl Reporter {
         let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
         let reporter = Reporter {
             config: Arc::new(config),
-            client_id: loaded.id,
+            identity: Mutex::new(loaded.identity),
             in_flight: Mutex::new(Vec::new()),
             baseline,
         };
@@ -78,15 +78,40 @@ impl Reporter {
     }
 
     /// The anonymous client id.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    pub fn client_id(&self) -> String {
+        lock(&self.identity).id.clone()
+    }
+
+    /// The client id and when it was made.
+    pub fn identity(&self) -> Identity {
+        lock(&self.identity).clone()
+    }
+
+    /// Takes on the cluster's identity and stanza totals, as the node that reported last
+    /// announced them: the id is saved beside the report file (so it survives a restart
+    /// of the whole cluster) and increments after a fail-over count from the cluster's
+    /// last report.
+    ///
+    /// # Errors
+    /// Why the id could not be saved; it is used all the same.
+    pub fn follow(&self, identity: Identity, totals: Option<StanzaTotals>) -> Result<(), String> {
+        if let Some(totals) = totals {
+            *lock(&self.baseline) = totals;
+        }
+        let mut current = lock(&self.identity);
+        if *current == identity {
+            return Ok(());
+        }
+        *current = identity;
+        client_id::save(&client_id::path_beside(&self.config.report_file), &current)
     }
 
     /// The report a cycle would send for these facts; nothing is sent or written.
     pub fn preview(&self, facts: &Facts) -> Report {
-        let (events, adjustments) = sendable_events(facts, &lock(&self.baseline));
-        let planned = delivery::planned(&self.config.destinations, &self.client_id, &events);
-        Report::new(&self.client_id, events, adjustments, planned)
+        let (events, adjustments, _) = sendable_events(facts.clone(), &lock(&self.baseline));
+        let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
+        let planned = delivery::planned(&self.config.destinations, &client_id, &events);
+        Report::new(&client_id, events, adjustments, planned)
     }
 
     /// Sends what a cycle would send to Google's validation server and calls `done` with
@@ -100,8 +125,9 @@ impl Reporter {
         done: impl FnOnce(Result<Vec<Validation>, String>) + Send + 'static,
     ) -> Result<(), String> {
         let runtime = runtime::get()?;
-        let (config, client_id) = (Arc::clone(&self.config), self.client_id.clone());
-        let (events, _) = sendable_events(&facts, &lock(&self.baseline));
+        let config = Arc::clone(&self.config);
+        let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
+        let (events, _, _) = sendable_events(facts, &lock(&self.baseline));
         let work = runtime.spawn(async move {
             delivery::validate(&config.endpoint, &config.destinations, &client_id, &events, config.policy)
                 .await
@@ -117,7 +143,8 @@ impl Reporter {
     /// When the runtime cannot be started; `done` is then not called.
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
-        let (config, client_id) = (Arc::clone(&self.config), self.client_id.clone());
+        let config = Arc::clone(&self.config);
+        let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
         let baseline = Arc::clone(&self.baseline);
         // The core bounds its own cycles: delivery has its deadline, and the file write
         // gets a little more on top, so `done` is always called in time.
@@ -169,9 +196,15 @@ where
     abort
 }
 
-/// The events of a report as they will be sent: built, then fitted to Google's limits.
-fn sendable_events(facts: &Facts, previous: &StanzaTotals) -> (Vec<Event>, Vec<Adjustment>) {
-    limits::enforce(events::build(facts, previous))
+/// The events of a report as they will be sent: a cluster's facts merged, events built,
+/// then fitted to Google's limits. Also the stanza totals they count from.
+fn sendable_events(
+    facts: Facts,
+    previous: &StanzaTotals,
+) -> (Vec<Event>, Vec<Adjustment>, Option<StanzaTotals>) {
+    let facts = aggregate::merge(facts);
+    let (events, adjustments) = limits::enforce(events::build(&facts, previous));
+    (events, adjustments, facts.stanza_counts)
 }
 
 async fn run_cycle(
@@ -181,7 +214,7 @@ async fn run_cycle(
     baseline: Baseline,
 ) -> (Report, Option<String>) {
     let previous = lock(&baseline).clone();
-    let (events, adjustments) = sendable_events(&facts, &previous);
+    let (events, adjustments, totals) = sendable_events(facts, &previous);
     let outcomes =
         delivery::deliver(&config.endpoint, &config.destinations, &client_id, &events, config.policy).await;
     let report = Report::new(&client_id, events, adjustments, outcomes);
@@ -193,7 +226,7 @@ async fn run_cycle(
     })
     .await
     .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
-    if let Some(totals) = facts.stanza_counts {
+    if let Some(totals) = totals {
         *lock(&baseline) = totals;
     }
     (report, written.err())
@@ -246,7 +279,10 @@ mod tests {
     }
 
     fn module_host() -> crate::facts::HostTypeModules {
-        crate::facts::HostTypeModules { modules: vec![("mod_vcard".to_owned(), Value::Map(vec![]))] }
+        crate::facts::HostTypeModules {
+            host_type: Value::atom("ht"),
+            modules: vec![("mod_vcard".to_owned(), Value::Map(vec![]))],
+        }
     }
 
     fn facts() -> Facts {
@@ -285,8 +321,8 @@ mod tests {
     #[test]
     fn the_client_id_survives_a_restart() {
         let dir = temp_dir("restart");
-        let first = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
-        let second = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id().to_owned();
+        let first = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id();
+        let second = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id();
         assert_eq!(first, second);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -1,6 +1,8 @@
 //! Erlang term -> [`Value`]: the one place where terms are read. Everything after works
 //! on plain Rust data.
 
+use mongoose_system_metrics_core::client_id::Identity;
+use mongoose_system_metrics_core::events::StanzaTotals;
 use mongoose_system_metrics_core::value::Value;
 use rustler::types::map::MapIterator;
 use rustler::types::tuple::get_tuple;
@@ -45,4 +47,31 @@ fn at_depth(term: Term, depth: usize) -> Value {
         TermType::Fun => Value::Other("fun"),
         TermType::Unknown => Value::Other("term"),
     }
+}
+
+/// `#{client_id := Id, created_ms := Ms, stanza_totals => #{Type => Total}}`, as the
+/// reporting node of a cluster announces it.
+pub fn cluster_state(value: &Value) -> Result<(Identity, Option<StanzaTotals>), String> {
+    let Value::Map(pairs) = value else { return Err("expected a map".to_owned()) };
+    let get = |key: &str| pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v);
+    let id = get("client_id").and_then(Value::text).ok_or("client_id must be a string")?;
+    let created_ms = match get("created_ms") {
+        Some(Value::Integer(ms)) if *ms >= 0 => *ms as u64,
+        _ => return Err("created_ms must be a non-negative integer".to_owned()),
+    };
+    let identity = Identity::checked(&id, created_ms).ok_or("client_id must be a UUID v4")?;
+    let totals = match get("stanza_totals") {
+        None => None,
+        Some(Value::Map(totals)) => Some(
+            totals
+                .iter()
+                .map(|(k, v)| match (k.name(), v) {
+                    (Some(kind), Value::Integer(n)) if *n >= 0 => Ok((kind, *n as u64)),
+                    _ => Err("stanza_totals must map stanza types to counts".to_owned()),
+                })
+                .collect::<Result<StanzaTotals, String>>()?,
+        ),
+        Some(_) => return Err("stanza_totals must be a map".to_owned()),
+    };
+    Ok((identity, totals))
 }

@@ -82,7 +82,7 @@ fn start<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
     }
     let (reporter, more) = Reporter::start(config, Arc::clone(&BASELINE));
     warnings.extend(more);
-    let info = encode::started(env, reporter.config(), Some(reporter.client_id()), &warnings);
+    let info = encode::started(env, reporter.config(), Some(&reporter.client_id()), &warnings);
     install(Some(Arc::new(reporter)));
     (atoms::ok(), info).encode(env)
 }
@@ -172,6 +172,36 @@ fn preview<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     match current() {
         Some(reporter) => (atoms::ok(), encode::report(env, &reporter.preview(&facts))).encode(env),
         None => (atoms::error(), atoms::not_started()).encode(env),
+    }
+}
+
+/// This node's client id and when it was made: `{ok, #{client_id, created_ms}}`.
+#[rustler::nif]
+fn identity(env: Env) -> Term {
+    match current() {
+        Some(reporter) => {
+            let identity = reporter.identity();
+            let map = serde_json::json!({"client_id": identity.id, "created_ms": identity.created_ms});
+            (atoms::ok(), encode::json(env, &map)).encode(env)
+        }
+        None => (atoms::error(), atoms::not_started()).encode(env),
+    }
+}
+
+/// Takes on the cluster's identity and stanza totals:
+/// `#{client_id := Id, created_ms := Ms, stanza_totals => #{Type => Total}}`.
+/// Dirty I/O: the id is saved beside the report file.
+#[rustler::nif(schedule = "DirtyIo")]
+fn follow<'a>(env: Env<'a>, state: Term<'a>) -> Term<'a> {
+    let Some(reporter) = current() else {
+        return (atoms::error(), atoms::not_started()).encode(env);
+    };
+    match decode::cluster_state(&decode::value(state)) {
+        Err(why) => (atoms::error(), why).encode(env),
+        Ok((identity, totals)) => match reporter.follow(identity, totals) {
+            Ok(()) => atoms::ok().encode(env),
+            Err(why) => (atoms::error(), why).encode(env),
+        },
     }
 }
 

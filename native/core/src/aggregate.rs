@@ -1,0 +1,181 @@
+//! One cluster's facts from its members': the node that reports gathers every member's
+//! facts (see [`crate::facts::Cluster`]) and they are merged here, so one report speaks
+//! for the whole cluster.
+//!
+//! Counters that each node holds for itself add up (components, stanzas); what the
+//! configuration or the shared databases say alike on every node is taken once (host
+//! types, domains, pools, cluster size); uptime is the longest; modules are merged per
+//! host type; differing versions (a rolling upgrade) are all listed.
+
+use std::collections::BTreeMap;
+
+use crate::facts::{Facts, HostTypeModules};
+
+/// The facts of the whole cluster, or `facts` as they are when they hold no cluster.
+pub fn merge(mut facts: Facts) -> Facts {
+    let Some(cluster) = facts.cluster.take() else { return facts };
+    let members = cluster.members.len() as u64;
+    let mut all = vec![facts];
+    all.extend(cluster.members);
+    let max = |get: fn(&Facts) -> Option<u64>| all.iter().filter_map(get).max();
+    let sum = |get: fn(&Facts) -> Option<u64>| all.iter().filter_map(get).reduce(|a, b| a + b);
+    Facts {
+        uptime_ms: max(|f| f.uptime_ms),
+        version: versions(&all),
+        node_count: Some(max(|f| f.node_count).unwrap_or(0).max(1 + members + cluster.unreachable)),
+        host_type_count: max(|f| f.host_type_count),
+        domain_count: max(|f| f.domain_count),
+        modules: modules(&all),
+        listeners: all.iter().filter_map(|f| f.listeners.clone()).reduce(|mut a, b| {
+            a.extend(b);
+            a
+        }),
+        outgoing_pools: pools(&all),
+        components: sum(|f| f.components),
+        config_file: all[0].config_file.clone(),
+        client_id: all[0].client_id.clone(),
+        stanza_counts: stanzas(&all),
+        cluster: None,
+        unreachable_nodes: Some(cluster.unreachable),
+    }
+}
+
+/// Every distinct version, comma-separated, in order of first appearance.
+fn versions(all: &[Facts]) -> Option<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for version in all.iter().filter_map(|f| f.version.as_deref()) {
+        if !seen.contains(&version) {
+            seen.push(version);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join(","))
+}
+
+/// Host types matched across nodes; a module enabled on a host type anywhere is enabled
+/// there once.
+fn modules(all: &[Facts]) -> Option<Vec<HostTypeModules>> {
+    let mut merged: Vec<HostTypeModules> = Vec::new();
+    for host_type in all.iter().filter_map(|f| f.modules.as_ref()).flatten() {
+        match merged.iter_mut().find(|m| m.host_type == host_type.host_type) {
+            None => merged.push(host_type.clone()),
+            Some(existing) => {
+                for (module, opts) in &host_type.modules {
+                    if !existing.modules.iter().any(|(m, _)| m == module) {
+                        existing.modules.push((module.clone(), opts.clone()));
+                    }
+                }
+            }
+        }
+    }
+    all.iter().any(|f| f.modules.is_some()).then_some(merged)
+}
+
+/// Pools are configured alike on every node: per type, the most any node has.
+fn pools(all: &[Facts]) -> Option<Vec<String>> {
+    let mut most: BTreeMap<&str, usize> = BTreeMap::new();
+    for pools in all.iter().filter_map(|f| f.outgoing_pools.as_ref()) {
+        let mut here: BTreeMap<&str, usize> = BTreeMap::new();
+        for pool in pools {
+            *here.entry(pool.as_str()).or_default() += 1;
+        }
+        for (kind, n) in here {
+            let entry = most.entry(kind).or_default();
+            *entry = (*entry).max(n);
+        }
+    }
+    all.iter()
+        .any(|f| f.outgoing_pools.is_some())
+        .then(|| most.into_iter().flat_map(|(kind, n)| std::iter::repeat_n(kind.to_owned(), n)).collect())
+}
+
+fn stanzas(all: &[Facts]) -> Option<BTreeMap<String, u64>> {
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for counts in all.iter().filter_map(|f| f.stanza_counts.as_ref()) {
+        for (kind, n) in counts {
+            *totals.entry(kind.clone()).or_default() += n;
+        }
+    }
+    all.iter().any(|f| f.stanza_counts.is_some()).then_some(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Cluster, Listener};
+    use crate::value::Value;
+
+    fn node(uptime: u64, version: &str, components: u64, messages: u64) -> Facts {
+        Facts {
+            uptime_ms: Some(uptime),
+            version: Some(version.to_owned()),
+            node_count: Some(1),
+            host_type_count: Some(2),
+            domain_count: Some(5),
+            components: Some(components),
+            outgoing_pools: Some(vec!["rdbms".into(), "rdbms".into(), "http".into()]),
+            stanza_counts: Some([("xmppMessageSent".to_owned(), messages)].into()),
+            listeners: Some(vec![Listener { proto: "tcp".into(), ..Listener::default() }]),
+            ..Facts::default()
+        }
+    }
+
+    fn with_members(local: Facts, members: Vec<Facts>, unreachable: u64) -> Facts {
+        Facts { cluster: Some(Cluster { members, unreachable }), ..local }
+    }
+
+    #[test]
+    fn facts_without_a_cluster_are_unchanged() {
+        let facts = node(1, "6.8.0", 1, 1);
+        assert_eq!(merge(facts.clone()), facts);
+    }
+
+    #[test]
+    fn counters_add_up_shared_facts_count_once_uptime_is_the_longest() {
+        let merged = merge(with_members(
+            node(1000, "6.8.0", 1, 10),
+            vec![node(5000, "6.8.0", 2, 20), node(3000, "6.8.0", 0, 5)],
+            1,
+        ));
+        assert_eq!(merged.uptime_ms, Some(5000));
+        assert_eq!(merged.components, Some(3));
+        assert_eq!(merged.stanza_counts.unwrap()["xmppMessageSent"], 35);
+        assert_eq!((merged.host_type_count, merged.domain_count), (Some(2), Some(5)));
+        assert_eq!(
+            merged.outgoing_pools.unwrap(),
+            ["http", "rdbms", "rdbms"],
+            "pools per type, not per node"
+        );
+        assert_eq!(merged.node_count, Some(4), "three that answered and one that did not");
+        assert_eq!(merged.unreachable_nodes, Some(1));
+        assert_eq!(merged.version.as_deref(), Some("6.8.0"));
+        assert_eq!(merged.listeners.unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_rolling_upgrade_lists_both_versions() {
+        let merged = merge(with_members(
+            node(1, "6.7.0", 0, 0),
+            vec![node(1, "6.8.0", 0, 0), node(1, "6.7.0", 0, 0)],
+            0,
+        ));
+        assert_eq!(merged.version.as_deref(), Some("6.7.0,6.8.0"));
+    }
+
+    #[test]
+    fn modules_are_merged_per_host_type() {
+        let host = |ht: &str, modules: &[&str]| HostTypeModules {
+            host_type: Value::binary(ht),
+            modules: modules.iter().map(|m| ((*m).to_owned(), Value::Map(vec![]))).collect(),
+        };
+        let a = Facts { modules: Some(vec![host("h1", &["mod_ping", "mod_vcard"])]), ..Facts::default() };
+        let b = Facts {
+            modules: Some(vec![host("h1", &["mod_vcard", "mod_mam"]), host("h2", &["mod_ping"])]),
+            ..Facts::default()
+        };
+        let merged = merge(with_members(a, vec![b], 0)).modules.unwrap();
+        let names = |h: &HostTypeModules| h.modules.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(names(&merged[0]), ["mod_ping", "mod_vcard", "mod_mam"]);
+        assert_eq!(names(&merged[1]), ["mod_ping"]);
+    }
+}
