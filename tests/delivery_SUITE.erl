@@ -167,7 +167,7 @@ secrets_appear_nowhere(Config) ->
     {ok, Failed} = ?SERVICE:report_now(),
     ga4_collector_port:set_mode(Collector, normal),
     {ok, Validated} = ?SERVICE:validate(),
-    State = [sys:get_state(Pid), sys:get_status(Pid), supervisor:which_children(mongoose_system_metrics_sup)],
+    State = [sys:get_state(Pid), sys:get_status(Pid), supervisor:which_children(mongoose_system_metrics_service_sup)],
     ok = sys:terminate(Pid, deliberate_test_crash),
     msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
     {ok, Sent} = ?SERVICE:report_now(),

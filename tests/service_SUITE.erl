@@ -154,8 +154,8 @@ no_secret_in_the_state_or_the_child_spec(Config) ->
                         #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
     Pid = start(Config, #{}),
     {ok, _} = ?SERVICE:report_now(),
-    Terms = [sys:get_state(Pid), sys:get_status(Pid), sys:get_status(mongoose_system_metrics_sup),
-             supervisor:which_children(mongoose_system_metrics_sup), ?SERVICE:last_report()],
+    Terms = [sys:get_state(Pid), sys:get_status(Pid), sys:get_status(mongoose_system_metrics_service_sup),
+             supervisor:which_children(mongoose_system_metrics_service_sup), ?SERVICE:last_report()],
     Bytes = term_to_binary(Terms),
     [?assertNot(msm_test:contains(Bytes, Secret)) || Secret <- ["operator-secret-123", "builtin-secret-456"]],
     %% A crash report would show the same state and start arguments; and the restarted

@@ -1,7 +1,8 @@
 %% @doc The MongooseIM adapter: the facts only MongooseIM knows, read through its public
 %% functions (MongooseIM 6.x): configuration (`hosts', `host_types', modules, `listen',
 %% `outgoing_pools', `instrumentation', `internal_databases', the config file), the
-%% domain core, the component registry, cluster membership and the stanza counters.
+%% domain core, the component registry, cluster membership, the persistent cluster id and
+%% the stanza counters.
 %%
 %% Every call into MongooseIM goes through `mim/3' and every fact is gathered on its own
 %% (`mongoose_system_metrics_facts:gather/3'): a missing module, a changed function or an
@@ -53,7 +54,8 @@ facts() ->
        {components, fun components/0},
        {node_count, fun node_count/0},
        {config_file, fun() -> mim(mongoose_config, get_config_path, []) end},
-       {stanza_counts, fun stanza_counts/0}],
+       {stanza_counts, fun stanza_counts/0},
+       {client_id, fun cluster_id/0}],
       []).
 
 %% @doc The TOML spec of `[services.service_mongoose_system_metrics]', as MongooseIM's
@@ -84,6 +86,14 @@ option(Type, Validate) ->
     {option, Type, Validate, [], default}.
 
 %% Facts.
+
+%% MongooseIM's persistent cluster id, shared by every node (`ephemeral-' ids mean no
+%% durable storage): the client id of the whole cluster.
+cluster_id() ->
+    case mim(mongoose_cluster_id, get_cached_cluster_id, []) of
+        {ok, Id} when is_binary(Id) -> Id;
+        {error, _} -> undefined
+    end.
 
 host_types() ->
     opt(hosts) ++ opt(host_types).

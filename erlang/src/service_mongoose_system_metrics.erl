@@ -1,7 +1,8 @@
 %% @doc `service_mongoose_system_metrics': MongooseIM's anonymous usage report.
 %%
-%% This process owns the timers and the consent notices; it collects the node's facts
-%% (`mongoose_system_metrics_facts') and hands them to the Rust core
+%% This process owns the timers and the consent notices; it collects the facts of the
+%% node, or of the whole cluster when it is the one that reports for it
+%% (`mongoose_system_metrics_cluster'), and hands them to the Rust core
 %% (`service_mongoose_system_metrics_nif'), which builds, anonymises, sends and writes the
 %% report off the schedulers and answers with a message. The process never holds an API
 %% secret: the core turns the options into an opaque configuration before the process
@@ -31,12 +32,18 @@
 %% this watchdog only guards against a core that never reports back.
 -define(CYCLE_TIMEOUT, 90000).
 -define(CALL_TIMEOUT, (?CYCLE_TIMEOUT + 5000)).
+%% Longest wait for the other members' facts; a cycle never waits for a slow member.
+-define(MEMBER_TIMEOUT, 5000).
 
 -record(cycle, {ref :: reference(),
                 watchdog :: reference(),
-                waiting = [] :: [gen_server:from()]}).
+                waiting = [] :: [gen_server:from()],
+                started_ms :: integer(),
+                identity :: mongoose_system_metrics_cluster:identity() | undefined}).
 
 -record(state, {periodic_report :: pos_integer(),
+                timer :: reference(),
+                members :: reference(),
                 cycle :: #cycle{} | undefined}).
 
 %% API.
@@ -55,7 +62,7 @@ start(Options) ->
 %% @doc Stops the service; its timers end and cycles in flight are cancelled.
 -spec stop() -> ok.
 stop() ->
-    _ = [mongoose_system_metrics_sup:stop_service(Pid) || Pid <- mongoose_system_metrics_sup:services()],
+    _ = [mongoose_system_metrics_service_sup:stop_service(Pid) || Pid <- mongoose_system_metrics_service_sup:services()],
     mongoose_system_metrics_facts:mark_configured(false),
     %% Also clears a configuration that no process holds any more (idempotent).
     stop_core().
@@ -105,7 +112,7 @@ validate() ->
         undefined ->
             {error, not_running};
         _ ->
-            Facts = mongoose_system_metrics_facts:collect(),
+            #{facts := Facts} = mongoose_system_metrics_cluster:gather(?MEMBER_TIMEOUT),
             case core(fun() -> service_mongoose_system_metrics_nif:validate(Facts) end) of
                 {ok, Ref} ->
                     receive
@@ -152,8 +159,10 @@ init({Configuration, #{initial_report := Initial, periodic_report := Periodic}})
     process_flag(trap_exit, true),
     case core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end) of
         {ok, _} ->
-            _ = erlang:send_after(Initial, self(), cycle_due),
-            {ok, #state{periodic_report = Periodic}};
+            ok = mongoose_system_metrics_cluster:join(),
+            Members = mongoose_system_metrics_cluster:monitor_members(),
+            {ok, #state{periodic_report = Periodic, members = Members,
+                        timer = erlang:send_after(Initial, self(), cycle_due)}};
         {error, Reason} ->
             {stop, Reason}
     end.
@@ -162,34 +171,67 @@ init({Configuration, #{initial_report := Initial, periodic_report := Periodic}})
 -spec handle_call(report_now | term(), gen_server:from(), #state{}) ->
           {noreply, #state{}} | {reply, {error, unknown_call}, #state{}}.
 handle_call(report_now, From, #state{cycle = undefined} = State) ->
-    {noreply, start_cycle([From], State)};
+    {noreply, start_cycle(requested, [From], State)};
 handle_call(report_now, From, #state{cycle = #cycle{waiting = Waiting} = Cycle} = State) ->
     {noreply, State#state{cycle = Cycle#cycle{waiting = [From | Waiting]}}};
 handle_call(_Request, _From, State) ->
     {reply, {error, unknown_call}, State}.
 
 %% @private
+%% The member that reports told the others: remember when, take on the cluster's
+%% identity and stanza totals.
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
+handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, stanza_totals := Totals}}, State) ->
+    mongoose_system_metrics_cluster:remember_report(At, Node),
+    Follow = case Identity of
+                 undefined -> #{stanza_totals => Totals};
+                 _ -> Identity#{stanza_totals => Totals}
+             end,
+    _ = core(fun() -> service_mongoose_system_metrics_nif:follow(Follow) end),
+    {noreply, State};
 handle_cast(_Request, State) ->
     {noreply, State}.
 
 %% @private
 -spec handle_info(term(), #state{}) -> {noreply, #state{}}.
 handle_info(cycle_due, #state{periodic_report = Periodic} = State) ->
-    _ = erlang:send_after(Periodic, self(), cycle_due),
-    case State#state.cycle of
-        undefined ->
-            {noreply, start_cycle([], State)};
-        #cycle{} ->
+    Rearmed = arm(Periodic, State),
+    case {State#state.cycle, mongoose_system_metrics_cluster:is_reporter()} of
+        {_, false} ->
+            %% Another member reports for the cluster.
+            {noreply, Rearmed};
+        {undefined, true} ->
+            {noreply, start_cycle(periodic, [], Rearmed)};
+        {#cycle{}, true} ->
             %% A slow delivery never piles cycles up: this one is skipped.
             log(notice, #{what => system_metrics_cycle_skipped,
                           text => <<"the previous report is still being delivered">>}),
+            {noreply, Rearmed}
+    end;
+handle_info({Ref, leave, _Group, _Pids}, #state{members = Ref, periodic_report = Periodic} = State) ->
+    %% When the member that reported goes, the one that takes over reports one period
+    %% after the cluster's last report, not one period after its own next tick.
+    case {mongoose_system_metrics_cluster:is_reporter(), mongoose_system_metrics_cluster:last_report_elsewhere()} of
+        {true, Last} when is_integer(Last) ->
+            {noreply, arm(max(0, Last + Periodic - os:system_time(millisecond)), State)};
+        _ ->
             {noreply, State}
     end;
+handle_info({Ref, join, _Group, _Pids}, #state{members = Ref} = State) ->
+    {noreply, State};
 handle_info({mongoose_system_metrics_report, Ref, Result},
-            #state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting}} = State) ->
+            #state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting} = Cycle} = State) ->
     _ = erlang:cancel_timer(Watchdog),
-    reply_all(Waiting, outcome(Result)),
+    Outcome = outcome(Result),
+    case Outcome of
+        {ok, Report} ->
+            mongoose_system_metrics_cluster:announce(#{at => Cycle#cycle.started_ms,
+                                                       identity => Cycle#cycle.identity,
+                                                       stanza_totals => stanza_totals(Report)});
+        {error, _} ->
+            ok
+    end,
+    reply_all(Waiting, Outcome),
     {noreply, State#state{cycle = undefined}};
 handle_info({cycle_timeout, Ref}, #state{cycle = #cycle{ref = Ref, waiting = Waiting}} = State) ->
     log(warning, #{what => system_metrics_cycle_timeout,
@@ -232,7 +274,7 @@ start_service(_Configuration, #{mode := off}) ->
     mongoose_system_metrics_facts:mark_configured(true),
     ignore;
 start_service(Configuration, Started) ->
-    case mongoose_system_metrics_sup:start_service(Configuration, Started) of
+    case mongoose_system_metrics_service_sup:start_service(Configuration, Started) of
         {ok, Pid} ->
             mongoose_system_metrics_facts:mark_configured(true),
             announce(Started),
@@ -266,17 +308,46 @@ announce(#{notice := Notice, report_file := ReportFile, warnings := Warnings}) -
         false -> ok
     end.
 
-start_cycle(Waiting, State) ->
-    Facts = mongoose_system_metrics_facts:collect(),
-    case service_mongoose_system_metrics_nif:report_now(Facts) of
-        {ok, Ref} ->
-            Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
-            State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting}};
-        {error, Reason} ->
-            log(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
-            reply_all(Waiting, {error, Reason}),
-            State
+%% A periodic cycle gives way when another node reported less than a period ago (a
+%% hand-over); one that was asked for always runs.
+start_cycle(Why, Waiting, #state{periodic_report = Periodic} = State) ->
+    Now = os:system_time(millisecond),
+    Timeout = min(?MEMBER_TIMEOUT, max(50, Periodic div 4)),
+    #{facts := Facts, identity := Identity, last_report_ms := Last} = mongoose_system_metrics_cluster:gather(Timeout),
+    case Why =:= periodic andalso is_integer(Last) andalso Now - Last < Periodic * 4 div 5 of
+        true ->
+            arm(Last + Periodic - Now, State);
+        false ->
+            follow(Identity),
+            case core(fun() -> service_mongoose_system_metrics_nif:report_now(Facts) end) of
+                {ok, Ref} ->
+                    Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
+                    State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting,
+                                               started_ms = Now, identity = Identity}};
+                {error, Reason} ->
+                    log(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
+                    reply_all(Waiting, {error, Reason}),
+                    State
+            end
     end.
+
+%% The oldest identity of the cluster becomes this node's too, and is kept.
+follow(undefined) ->
+    ok;
+follow(Identity) ->
+    case core(fun() -> service_mongoose_system_metrics_nif:follow(Identity) end) of
+        ok -> ok;
+        {error, Why} -> log(warning, #{what => system_metrics_client_id_not_saved, text => Why})
+    end.
+
+arm(Ms, #state{timer = Timer} = State) ->
+    _ = erlang:cancel_timer(Timer),
+    State#state{timer = erlang:send_after(Ms, self(), cycle_due)}.
+
+stanza_totals(#{<<"events">> := Events}) ->
+    maps:from_list([{binary_to_atom(Type), Total}
+                    || #{<<"name">> := <<"xmpp_stanza_count">>,
+                         <<"params">> := #{<<"stanza_type">> := Type, <<"total">> := Total}} <- Events]).
 
 outcome({ok, Report, FileResult}) ->
     log_failures(Report),

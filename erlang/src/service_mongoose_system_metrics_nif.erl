@@ -10,7 +10,8 @@
 %% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
 -module(service_mongoose_system_metrics_nif).
 
--export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0]).
+-export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0,
+         identity/0, follow/1]).
 
 -on_load(load/0).
 
@@ -73,6 +74,17 @@ preview(_Facts) ->
 %% {mongoose_system_metrics_validation, Ref, {ok, [Validation]} | {error, Why}}.
 -spec validate(map()) -> {ok, reference()} | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
 validate(_Facts) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% This node's client id and when it was made.
+-spec identity() -> {ok, #{binary() => binary() | non_neg_integer()}} | {error, not_started}.
+identity() ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Takes on the cluster's identity (when given) and stanza totals.
+-spec follow(#{client_id => binary(), created_ms => non_neg_integer(), stanza_totals => map()}) ->
+          ok | {error, not_started | binary()}.
+follow(_State) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec last_report() -> {ok, report()} | {error, no_report}.

@@ -94,14 +94,12 @@ impl Reporter {
     ///
     /// # Errors
     /// Why the id could not be saved; it is used all the same.
-    pub fn follow(&self, identity: Identity, totals: Option<StanzaTotals>) -> Result<(), String> {
+    pub fn follow(&self, identity: Option<Identity>, totals: Option<StanzaTotals>) -> Result<(), String> {
         if let Some(totals) = totals {
             *lock(&self.baseline) = totals;
         }
         let mut current = lock(&self.identity);
-        if *current == identity {
-            return Ok(());
-        }
+        let Some(identity) = identity.filter(|i| *i != *current) else { return Ok(()) };
         *current = identity;
         client_id::save(&client_id::path_beside(&self.config.report_file), &current)
     }

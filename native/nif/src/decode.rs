@@ -49,17 +49,22 @@ fn at_depth(term: Term, depth: usize) -> Value {
     }
 }
 
-/// `#{client_id := Id, created_ms := Ms, stanza_totals => #{Type => Total}}`, as the
-/// reporting node of a cluster announces it.
-pub fn cluster_state(value: &Value) -> Result<(Identity, Option<StanzaTotals>), String> {
+/// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Type => Total}}`, as the
+/// reporting node of a cluster announces it; without `client_id` the identity stays.
+pub fn cluster_state(value: &Value) -> Result<(Option<Identity>, Option<StanzaTotals>), String> {
     let Value::Map(pairs) = value else { return Err("expected a map".to_owned()) };
     let get = |key: &str| pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v);
-    let id = get("client_id").and_then(Value::text).ok_or("client_id must be a string")?;
-    let created_ms = match get("created_ms") {
-        Some(Value::Integer(ms)) if *ms >= 0 => *ms as u64,
-        _ => return Err("created_ms must be a non-negative integer".to_owned()),
+    let identity = match get("client_id") {
+        None => None,
+        Some(id) => {
+            let id = id.text().ok_or("client_id must be a string")?;
+            let created_ms = match get("created_ms") {
+                Some(Value::Integer(ms)) if *ms >= 0 => *ms as u64,
+                _ => return Err("created_ms must be a non-negative integer".to_owned()),
+            };
+            Some(Identity::checked(&id, created_ms).ok_or("client_id must be a UUID v4")?)
+        }
     };
-    let identity = Identity::checked(&id, created_ms).ok_or("client_id must be a UUID v4")?;
     let totals = match get("stanza_totals") {
         None => None,
         Some(Value::Map(totals)) => Some(

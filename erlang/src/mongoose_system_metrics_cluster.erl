@@ -1,0 +1,140 @@
+%% @doc One report per cluster, over Erlang distribution and nothing else.
+%%
+%% The services of a cluster find each other in a `pg' group. The member on the node
+%% with the smallest name reports; the others follow. The reporter gathers every member's
+%% facts (`member_info/0', over `erpc' with a timeout: a slow or dead member is left out
+%% and counted), and the core merges them into one report. After each report the reporter
+%% tells the others its time, the cluster's identity and stanza totals, so that whichever
+%% member takes over next carries on within one period, with the same client id and
+%% increments.
+%%
+%% The client id is MongooseIM's persistent cluster id where the host has one; elsewhere
+%% the oldest identity among the members wins, and the others adopt it: a node that joins
+%% takes the cluster's, and a cluster restarted whole keeps it.
+-module(mongoose_system_metrics_cluster).
+
+-export([scope/0, join/0, monitor_members/0, is_reporter/0, member_count/0,
+         gather/1, member_info/0, announce/1, last_report_elsewhere/0, remember_report/2]).
+
+-define(SCOPE, mongoose_system_metrics_pg).
+-define(GROUP, service_mongoose_system_metrics).
+-define(LAST_REPORT, {?MODULE, last_report}).
+
+-type gathered() :: #{facts := mongoose_system_metrics_facts:facts(),
+                      identity := identity() | undefined,
+                      last_report_ms := integer() | undefined}.
+-type identity() :: #{client_id := binary(), created_ms := non_neg_integer()}.
+-export_type([gathered/0, identity/0]).
+
+%% @doc The `pg' scope the application starts.
+-spec scope() -> atom().
+scope() ->
+    ?SCOPE.
+
+%% @doc Makes the calling service a member.
+-spec join() -> ok.
+join() ->
+    pg:join(?SCOPE, ?GROUP, self()).
+
+%% @doc Subscribes the caller to joins and leaves: `{Ref, join | leave, Group, Pids}'.
+-spec monitor_members() -> reference().
+monitor_members() ->
+    {Ref, _Members} = pg:monitor(?SCOPE, ?GROUP),
+    Ref.
+
+%% @doc Whether this node's service is the one that reports: the member on the node with
+%% the smallest name, or this one when it is alone.
+-spec is_reporter() -> boolean().
+is_reporter() ->
+    case nodes_with_service() of
+        [] -> true;
+        Nodes -> lists:min(Nodes) =:= node()
+    end.
+
+%% @doc How many nodes run the service, this one included.
+-spec member_count() -> pos_integer().
+member_count() ->
+    length(lists:usort([node() | nodes_with_service()])).
+
+nodes_with_service() ->
+    try lists:usort([node(Pid) || Pid <- pg:get_members(?SCOPE, ?GROUP)])
+    catch error:badarg -> []  % the scope is not running (the application is not started)
+    end.
+
+%% @doc This node's facts with the other members', the identity the report goes out
+%% with, and when the cluster last reported. Members that do not answer within
+%% `Timeout' milliseconds are left out and counted.
+-spec gather(non_neg_integer()) -> gathered().
+gather(Timeout) ->
+    Local = mongoose_system_metrics_facts:collect(),
+    Others = [N || N <- nodes_with_service(), N =/= node()],
+    Answers = erpc:multicall(Others, ?MODULE, member_info, [], Timeout),
+    Infos = [Info || {ok, #{facts := _} = Info} <- Answers],
+    Facts = case Others of
+                [] -> Local;
+                _ -> Local#{cluster => #{members => [F || #{facts := F} <- Infos],
+                                         unreachable => length(Others) - length(Infos)}}
+            end,
+    Identity = case maps:find(client_id, Local) of
+                   {ok, _HostId} -> undefined;
+                   error -> oldest([I || #{identity := I} <- Infos] ++ own_identity())
+               end,
+    Lasts = [At || {At, Node} <- [last_report() | [L || #{last_report := L} <- Infos]], Node =/= node()],
+    #{facts => with_client_id(Facts, Identity),
+      identity => Identity,
+      last_report_ms => case Lasts of [] -> undefined; _ -> lists:max(Lasts) end}.
+
+%% @doc What a member tells the reporter: its facts, its identity and the last report it
+%% heard of. Runs on the member, in the caller's `erpc' process.
+-spec member_info() -> #{facts := mongoose_system_metrics_facts:facts(),
+                         identity => identity(), last_report := {integer(), node()} | none}.
+member_info() ->
+    Info = #{facts => maps:remove(client_id, mongoose_system_metrics_facts:collect()),
+             last_report => last_report()},
+    case own_identity() of
+        [Identity] -> Info#{identity => Identity};
+        [] -> Info
+    end.
+
+%% @doc Tells the other members that the cluster reported: they remember when, and take
+%% on the identity and stanza totals.
+-spec announce(#{at := integer(), identity := identity() | undefined, stanza_totals := map()}) -> ok.
+announce(#{at := At} = Report) ->
+    remember_report(At, node()),
+    [gen_server:cast(Pid, {cluster_reported, Report#{node => node()}})
+     || Pid <- pg:get_members(?SCOPE, ?GROUP), node(Pid) =/= node()],
+    ok.
+
+%% @doc When another node last reported for the cluster, in system time milliseconds.
+-spec last_report_elsewhere() -> integer() | undefined.
+last_report_elsewhere() ->
+    case last_report() of
+        {At, Node} when Node =/= node() -> At;
+        _ -> undefined
+    end.
+
+%% @doc Remembers that `Node' reported for the cluster at `At'.
+-spec remember_report(integer(), node()) -> ok.
+remember_report(At, Node) ->
+    persistent_term:put(?LAST_REPORT, {At, Node}).
+
+last_report() ->
+    persistent_term:get(?LAST_REPORT, none).
+
+own_identity() ->
+    case catch service_mongoose_system_metrics_nif:identity() of
+        {ok, #{<<"client_id">> := Id, <<"created_ms">> := Created}} -> [#{client_id => Id, created_ms => Created}];
+        _ -> []
+    end.
+
+%% The identity made first; the id breaks a tie.
+oldest([]) ->
+    undefined;
+oldest(Identities) ->
+    [Oldest | _] = lists:sort(fun(#{created_ms := A, client_id := I}, #{created_ms := B, client_id := J}) ->
+                                      {A, I} =< {B, J}
+                              end, Identities),
+    Oldest.
+
+with_client_id(Facts, #{client_id := Id}) -> Facts#{client_id => Id};
+with_client_id(Facts, undefined) -> Facts.
