@@ -32,9 +32,7 @@ all() ->
      no_private_value_leaves_the_node].
 
 init_per_suite(Config) ->
-    Fixtures = filename:join(?config(priv_dir, Config), "fixtures"),
-    ok = filelib:ensure_dir(filename:join(Fixtures, "x")),
-    [compile_fixture(File, Fixtures) || File <- filelib:wildcard(filename:join(?config(data_dir, Config), "*.fixture"))],
+    Fixtures = msm_test:compile_fixtures(Config, "fixtures"),
     Paths = [filename:dirname(code:which(M)) || M <- [?SERVICE, ga4_collector_port]],
     %% Not linked: init_per_suite runs in a process of its own that ends.
     {ok, Peer, _} = peer:start(#{connection => standard_io, args => ["-pa", Fixtures | Paths]}),
@@ -43,13 +41,6 @@ init_per_suite(Config) ->
                                           {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]}]),
     ok = call(Peer, mim_fixture, capture_logs, []),
     [{peer, Peer}, {collector, ga4_collector_port:start()} | Config].
-
-compile_fixture(File, OutDir) ->
-    %% PropEr comes from Debian's erlang-proper, in OTP's lib directory.
-    Includes = filelib:wildcard(filename:join([code:root_dir(), "lib", "proper-*", "include"])),
-    {ok, Forms} = epp:parse_file(File, [{includes, Includes}]),
-    {ok, Module, Beam} = compile:forms(Forms, [report, return_errors]),
-    ok = file:write_file(filename:join(OutDir, atom_to_list(Module) ++ ".beam"), Beam).
 
 end_per_suite(Config) ->
     ga4_collector_port:stop(?config(collector, Config)),

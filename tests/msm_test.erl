@@ -1,12 +1,27 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([fast_retries/0, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([fast_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
 
 %% @doc Retries a few milliseconds apart, so that failing destinations fail fast.
 -spec fast_retries() -> ok.
 fast_retries() ->
     application:set_env(mongoose_system_metrics, delivery, #{base_delay_ms => 20, max_delay_ms => 100}).
+
+%% @doc Compiles the `*.fixture' Erlang sources of a suite's data dir into a directory
+%% of the suite's own, for the nodes that need them; returns that directory. Fixtures
+%% are not named `.erl' so that rebar3 does not compile them into the test node.
+-spec compile_fixtures(proplists:proplist(), string()) -> file:filename().
+compile_fixtures(Config, Name) ->
+    Out = fresh_dir(Config, Name),
+    %% PropEr comes from Debian's erlang-proper, in OTP's lib directory.
+    Includes = filelib:wildcard(filename:join([code:root_dir(), "lib", "proper-*", "include"])),
+    [begin
+         {ok, Forms} = epp:parse_file(File, [{includes, Includes}]),
+         {ok, Module, Beam} = compile:forms(Forms, [report, return_errors]),
+         ok = file:write_file(filename:join(Out, atom_to_list(Module) ++ ".beam"), Beam)
+     end || File <- filelib:wildcard(filename:join(proplists:get_value(data_dir, Config), "*.fixture"))],
+    Out.
 
 %% @doc Options that report to the collector, with the report file in Dir.
 -spec options(ga4_collector_port:collector(), file:filename(), map()) -> map().

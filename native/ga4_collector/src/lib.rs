@@ -49,6 +49,8 @@ pub struct Recorded {
     pub json: Option<serde_json::Value>,
     /// The status the collector answered with; 0 when it answered with a fault.
     pub status: u16,
+    /// When the request arrived, in milliseconds since the Unix epoch.
+    pub received_ms: u64,
     /// The GA4 rules the request breaks; empty when valid.
     pub problems: Vec<String>,
 }
@@ -319,6 +321,9 @@ fn record(request: &Request, shared: &Shared, normal: u16) -> Reply {
         body: String::from_utf8_lossy(&request.body).into_owned(),
         json: serde_json::from_slice(&request.body).ok(),
         status,
+        received_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
         problems: problems_of(request),
     };
     lock(&shared.recorded).push(recorded);
