@@ -15,6 +15,7 @@ all() ->
     [one_report_per_period_with_the_cluster_s_facts,
      the_next_node_takes_over_when_the_reporter_stops,
      the_next_node_takes_over_when_the_reporter_dies,
+     a_slow_member_is_left_out_and_counted,
      a_node_that_joins_late_adopts_the_cluster_s_id,
      a_restart_of_every_node_keeps_the_id].
 
@@ -122,6 +123,19 @@ the_next_node_takes_over_when_the_reporter_dies(Config) ->
     ?assert(length(After) >= 3, length(After)),
     ?assertMatch(#{<<"node_number">> := 2}, cluster_params(lists:last(After))),
     ?assert(longest_gap(requests(Config), Killed - ?PERIOD) < 2 * ?PERIOD).
+
+a_slow_member_is_left_out_and_counted(Config) ->
+    [_, _, {C, _}] = three_nodes(Config),
+    %% Node c answers only after the reporter stopped waiting (a quarter period).
+    ok = peer:call(C, application, set_env, [mongoose_system_metrics, slow_facts, ?PERIOD]),
+    Slowed = os:system_time(millisecond),
+    timer:sleep(4 * ?PERIOD),
+    After = [R || #{<<"received_ms">> := T} = R <- requests(Config), T > Slowed + ?PERIOD],
+    ?assert(length(After) >= 2, length(After)),
+    ?assertMatch(#{<<"node_number">> := 3, <<"component">> := 2, <<"unreachable_nodes">> := 1},
+                 cluster_params(lists:last(After))),
+    %% The slow member held no cycle up.
+    ?assert(longest_gap(requests(Config), Slowed) < 2 * ?PERIOD).
 
 a_node_that_joins_late_adopts_the_cluster_s_id(Config) ->
     %% Nodes b and c form the cluster; a, whose name is the smallest, joins later and

@@ -27,6 +27,7 @@ all() ->
      no_instrumentation_no_stanza_counts,
      a_failing_mongooseim_call_leaves_out_only_its_fact,
      odd_values_in_module_options_never_lose_the_report,
+     the_client_id_is_mongooseims_cluster_id,
      started_as_mongooseim_starts_it,
      verify_if_configured_reads_the_services_section,
      no_private_value_leaves_the_node].
@@ -326,6 +327,19 @@ odd_values_in_module_options_never_lose_the_report(Config) ->
                              mod(mod_private, [{backend, <<"rdbms">>}])]),
                  module_events(Report)),
     ?assertMatch([_], events(<<"cluster">>, Report)).
+
+the_client_id_is_mongooseims_cluster_id(Config) ->
+    ClusterId = <<"ephemeral-7d3c2b1a-0f4e-4d5c-9b8a-1c2d3e4f5a6b">>,
+    Report = report(Config, mim_config(#{}), [{cluster_id, ClusterId}]),
+    ?assertMatch(#{<<"client_id">> := ClusterId}, Report),
+    [#{<<"json">> := #{<<"client_id">> := ClusterId}}] =
+        ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    %% Without a cached cluster id the node's own id is used.
+    ok = call(?config(peer, Config), ?SERVICE, stop, []),
+    ok = call(?config(peer, Config), mim_fixture, reset, []),
+    Own = report(Config, mim_config(#{})),
+    ?assertNotEqual(ClusterId, maps:get(<<"client_id">>, Own)),
+    ?assert(msm_test:is_uuid_v4(maps:get(<<"client_id">>, Own))).
 
 started_as_mongooseim_starts_it(Config) ->
     Peer = ?config(peer, Config),
