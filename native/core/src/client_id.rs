@@ -93,6 +93,18 @@ pub fn load_or_create(path: &Path) -> Loaded {
     Loaded { identity, warning }
 }
 
+/// Removes the kept identity, so that reporting turned on again starts a new one.
+///
+/// # Errors
+/// Why the file could not be removed; a missing file is no error.
+pub fn forget(path: &Path) -> Result<(), String> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove client id file {}: {e}", path.display())),
+    }
+}
+
 /// Keeps `identity` in `path`, replacing what was there.
 ///
 /// # Errors
@@ -151,6 +163,17 @@ mod tests {
         save(&path, &adopted).unwrap();
         assert_eq!(load_or_create(&path).identity, adopted);
         assert_eq!(Identity::checked("not-a-uuid", 1), None);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn forgetting_makes_the_next_id_new() {
+        let dir = temp_dir("cid-forget");
+        let path = dir.join(FILE_NAME);
+        let first = load_or_create(&path).identity;
+        forget(&path).unwrap();
+        forget(&path).unwrap();
+        assert_ne!(load_or_create(&path).identity, first);
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::delivery::{Endpoint, Policy};
 use crate::destination::{self, Destination};
+use crate::mode::{self, Environment, Mode};
 use crate::options::{self, OptionsError};
 use crate::value::Value;
 
@@ -15,22 +16,15 @@ pub const REPORT_FILE_NAME: &str = "system_metrics_report.json";
 /// Used when the node has no file log handler, or only the filesystem root.
 pub const FALLBACK_REPORT_DIR: &str = "log";
 
-/// What the operator agreed to (DESIGN.md section 6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Consent {
-    /// No `report` key: report, and say so once in the log.
-    Notified,
-    /// `report = true`: report silently.
-    Given,
-    /// `report = false`: do not run at all.
-    Refused,
-}
-
 /// Everything a running service needs, resolved once at start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
-    /// Whether to report, and whether to log the notice.
-    pub consent: Consent,
+    /// Whether to report: `on`, `local` or `off`.
+    pub mode: Mode,
+    /// Which option or environment variable decided the mode.
+    pub mode_reason: String,
+    /// Whether to log the consent notice (DESIGN.md section 6).
+    pub notice: bool,
     /// Delay before the first report, in milliseconds.
     pub initial_report_ms: u64,
     /// Interval between reports, in milliseconds.
@@ -49,6 +43,7 @@ pub struct ServiceConfig {
 
 /// Builds the configuration from the start argument of the NIF:
 /// `#{options := Opts, built_in_tracking_id => TrackingId | undefined, report_dir => Dir,
+/// environment => #{do_not_track => Value, mongooseim_system_metrics => Value},
 /// delivery => #{...}}`; `delivery` tunes [`Policy`] (tests use short limits).
 ///
 /// Reads the CA bundle named by `ca_bundle`, so it runs off the BEAM's schedulers.
@@ -66,15 +61,17 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let mut built_in = None;
     let mut report_dir = None;
     let mut tuning = None;
+    let mut environment = Environment::default();
     for (key, value) in pairs {
         match key.name().as_deref() {
             Some("options") => opts = Some(value),
             Some("delivery") => tuning = Some(value),
+            Some("environment") => environment = environment_of(value)?,
             Some("built_in_tracking_id") => built_in = Some(value).filter(|v| !v.is_atom("undefined")),
             Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
             _ => {
                 return Err(OptionsError::Malformed(format!(
-                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, delivery",
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, environment, delivery",
                     if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
@@ -125,12 +122,12 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             OptionsError::Malformed(message)
         }
     })?;
+    let decision = mode::decide(opts.report, &environment);
+    warnings.extend(decision.warnings);
     Ok(ServiceConfig {
-        consent: match opts.report {
-            None => Consent::Notified,
-            Some(true) => Consent::Given,
-            Some(false) => Consent::Refused,
-        },
+        mode: decision.mode,
+        mode_reason: decision.reason,
+        notice: decision.notice,
         initial_report_ms: opts.initial_report_ms,
         periodic_report_ms: opts.periodic_report_ms,
         destinations: without_duplicates(built_in.into_iter().chain(opts.tracking_ids), &mut warnings),
@@ -139,6 +136,26 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         report_file,
         warnings,
     })
+}
+
+/// `#{do_not_track => Value, mongooseim_system_metrics => Value}`, each a string, or
+/// `false` (as `os:getenv/1` answers for an unset variable).
+fn environment_of(value: &Value) -> Result<Environment, OptionsError> {
+    let bad = |why: String| OptionsError::Malformed(format!("environment: {why}"));
+    let Value::Map(pairs) = value else { return Err(bad(format!("expected a map, got {}", value.kind()))) };
+    let mut environment = Environment::default();
+    for (key, value) in pairs {
+        let text = match value {
+            Value::Atom(a) if a == "false" => None,
+            other => Some(other.text().unwrap_or_default()),
+        };
+        match key.name().as_deref() {
+            Some("do_not_track") => environment.do_not_track = text,
+            Some("mongooseim_system_metrics") => environment.mongooseim_system_metrics = text,
+            _ => return Err(bad(format!("unknown key {}", key.render()))),
+        }
+    }
+    Ok(environment)
 }
 
 /// The PEM file of extra CA certificates, checked to hold at least one.
@@ -232,11 +249,23 @@ mod tests {
     }
 
     #[test]
-    fn consent_follows_the_report_option() {
-        let with = |opts: Value| start(vec![("options", opts)]).unwrap().consent;
-        assert_eq!(with(Value::List(vec![])), Consent::Notified);
-        assert_eq!(with(Value::List(vec![Value::atom("report")])), Consent::Given);
-        assert_eq!(with(Value::List(vec![Value::atom("no_report")])), Consent::Refused);
+    fn the_mode_follows_the_report_option_and_the_environment() {
+        let with = |opts: Value| {
+            let c = start(vec![("options", opts)]).unwrap();
+            (c.mode, c.notice)
+        };
+        assert_eq!(with(Value::List(vec![])), (Mode::On, true));
+        assert_eq!(with(Value::List(vec![Value::atom("report")])), (Mode::On, false));
+        assert_eq!(with(Value::List(vec![Value::atom("no_report")])), (Mode::Off, false));
+        let env = Value::Map(vec![
+            (Value::atom("do_not_track"), Value::atom("false")),
+            (Value::atom("mongooseim_system_metrics"), Value::charlist("local")),
+        ]);
+        let c = start(vec![("options", Value::List(vec![])), ("environment", env)]).unwrap();
+        assert_eq!(
+            (c.mode, c.mode_reason.as_str()),
+            (Mode::Local, "environment MONGOOSEIM_SYSTEM_METRICS=local")
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use thiserror::Error;
 use url::{Host, Url};
 
 use crate::destination::{self, Destination};
+use crate::mode::Report;
 use crate::value::Value;
 
 /// Default delay before the first report: 5 minutes.
@@ -38,8 +39,8 @@ const MISSPELT_INITIAL_REPORT: &str = "intial_report";
 /// Validated options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// `None` when absent (report, with the consent notice), else the operator's choice.
-    pub report: Option<bool>,
+    /// The `report` option: absent, `true`, `local` or `false`.
+    pub report: Report,
     /// Delay before the first report, in milliseconds.
     pub initial_report_ms: u64,
     /// Interval between reports, in milliseconds.
@@ -57,7 +58,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            report: None,
+            report: Report::Absent,
             initial_report_ms: DEFAULT_INITIAL_REPORT_MS,
             periodic_report_ms: DEFAULT_PERIODIC_REPORT_MS,
             tracking_ids: Vec::new(),
@@ -198,11 +199,12 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
     let options = &mut into.options;
     match name {
         "report" => {
-            options.report = Some(match value {
-                Value::Atom(a) if a == "true" => true,
-                Value::Atom(a) if a == "false" => false,
-                _ => return Err(expected(key, value, "a boolean (true or false)")),
-            })
+            options.report = match value.name().as_deref() {
+                Some("true") if matches!(value, Value::Atom(_)) => Report::On,
+                Some("false") if matches!(value, Value::Atom(_)) => Report::Off,
+                Some("local") => Report::Local,
+                _ => return Err(expected(key, value, "a boolean (true or false), or local")),
+            }
         }
         "initial_report" => {
             options.initial_report_ms = milliseconds(key, value, 0)?;
@@ -381,14 +383,18 @@ mod tests {
         ]);
         let a = parse(&as_map).unwrap().options;
         assert_eq!(a, parse(&as_list).unwrap().options);
-        assert_eq!(a.report, Some(true));
+        assert_eq!(a.report, Report::On);
         assert_eq!((a.initial_report_ms, a.periodic_report_ms), (5000, 6000));
     }
 
     #[test]
     fn legacy_no_report_flag_turns_reporting_off() {
         let parsed = parse(&Value::List(vec![Value::atom("no_report")])).unwrap();
-        assert_eq!(parsed.options.report, Some(false));
+        assert_eq!(parsed.options.report, Report::Off);
+        let local =
+            parse(&Value::List(vec![Value::Tuple(vec![Value::atom("report"), Value::binary("local")])]))
+                .unwrap();
+        assert_eq!(local.options.report, Report::Local);
     }
 
     /// One row per refused value: (option, value, words the message must hold).

@@ -11,8 +11,9 @@ use crate::events::Event;
 use crate::limits::Adjustment;
 
 /// Version of the report's layout; bumped whenever a field is added or changed.
-/// 2: `adjustments`, and `attempts` per destination.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: `adjustments`, and `attempts` per destination. 3: `mode`, and `sha256` of each
+/// request body per destination.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One report, as built by a cycle or a preview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,12 +24,28 @@ pub struct Report {
     pub generated_at: String,
     /// The anonymous client id the events were sent with.
     pub client_id: String,
+    /// `on` (sent) or `local` (built and kept here only).
+    pub mode: &'static str,
     /// The events, in the order sent.
     pub events: Vec<Event>,
     /// What was changed or left out to fit Google's limits.
     pub adjustments: Vec<Adjustment>,
     /// What happened at each destination.
     pub destinations: Vec<Outcome>,
+    /// A preview's request bodies, exactly as they would be sent; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<PlannedRequest>>,
+}
+
+/// One request a preview would send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedRequest {
+    /// The destination's public id.
+    pub destination: String,
+    /// The body, byte for byte (it holds no secret: the API secret goes in the URL).
+    pub body: String,
+    /// The SHA-256 of the body, hex.
+    pub sha256: String,
 }
 
 /// What happened to a report at one destination.
@@ -46,6 +63,8 @@ pub struct Outcome {
     pub delivered: usize,
     /// HTTP requests made, retries included.
     pub attempts: usize,
+    /// The SHA-256 of each request body, hex, in order: what the send log proves.
+    pub sha256: Vec<String>,
     /// The last HTTP status received, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -80,9 +99,11 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             client_id: client_id.to_owned(),
+            mode: "on",
             events,
             adjustments,
             destinations,
+            requests: None,
         }
     }
 
@@ -116,6 +137,7 @@ mod tests {
             requests: 1,
             delivered: 0,
             attempts: 1,
+            sha256: vec![],
             status: Some(500),
             error: Some("HTTP status 500".into()),
         };
@@ -125,7 +147,8 @@ mod tests {
     #[test]
     fn json_mirrors_the_fields() {
         let json = sample().to_json();
-        assert_eq!(json["schema_version"], 2);
+        assert_eq!(json["schema_version"], 3);
+        assert_eq!(json["mode"], "on");
         assert_eq!(json["adjustments"], serde_json::json!([]));
         assert_eq!(json["client_id"], "cid");
         assert_eq!(json["events"][0], serde_json::json!({"name": "host_count", "params": {"value": 2}}));
@@ -151,6 +174,6 @@ mod tests {
         report.destinations[0].error = None;
         let json = report.to_json();
         let keys: Vec<_> = json["destinations"][0].as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["attempts", "delivered", "id", "protocol", "requests", "result"]);
+        assert_eq!(keys, ["attempts", "delivered", "id", "protocol", "requests", "result", "sha256"]);
     }
 }

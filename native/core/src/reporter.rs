@@ -17,8 +17,9 @@ use crate::delivery::{self, Policy, Validation};
 use crate::events::{self, Event, StanzaTotals};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
+use crate::mode::Mode;
 use crate::report::Report;
-use crate::{aggregate, atomic_file, runtime};
+use crate::{aggregate, atomic_file, runtime, send_log};
 
 /// Time a cycle may take beyond its delivery deadline, for writing the report file.
 const FILE_WRITE_ALLOWANCE: Duration = Duration::from_secs(20);
@@ -108,8 +109,11 @@ impl Reporter {
     pub fn preview(&self, facts: &Facts) -> Report {
         let (events, adjustments, _) = sendable_events(facts.clone(), &lock(&self.baseline));
         let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
-        let planned = delivery::planned(&self.config.destinations, &client_id, &events);
-        Report::new(&client_id, events, adjustments, planned)
+        let (planned, requests) = delivery::planned(&self.config.destinations, &client_id, &events);
+        let mut report = Report::new(&client_id, events, adjustments, planned);
+        report.mode = self.config.mode.as_str();
+        report.requests = Some(requests);
+        report
     }
 
     /// Sends what a cycle would send to Google's validation server and calls `done` with
@@ -213,14 +217,25 @@ async fn run_cycle(
 ) -> (Report, Option<String>) {
     let previous = lock(&baseline).clone();
     let (events, adjustments, totals) = sendable_events(facts, &previous);
-    let outcomes =
-        delivery::deliver(&config.endpoint, &config.destinations, &client_id, &events, config.policy).await;
-    let report = Report::new(&client_id, events, adjustments, outcomes);
+    let outcomes = match config.mode {
+        // The local mode builds and keeps the report, and sends not a byte.
+        Mode::Local | Mode::Off => delivery::planned(&config.destinations, &client_id, &events).0,
+        Mode::On => {
+            delivery::deliver(&config.endpoint, &config.destinations, &client_id, &events, config.policy)
+                .await
+        }
+    };
+    let mut report = Report::new(&client_id, events, adjustments, outcomes);
+    report.mode = config.mode.as_str();
     let bytes = report.file_bytes();
-    let path = config.report_file.clone();
+    let (path, log) = (config.report_file.clone(), send_log::path_beside(&config.report_file));
+    let logged = report.clone();
     let written = tokio::task::spawn_blocking(move || {
-        atomic_file::replace(&path, &bytes)
-            .map_err(|e| format!("cannot write report file {}: {e}", path.display()))
+        let file = atomic_file::replace(&path, &bytes)
+            .map_err(|e| format!("cannot write report file {}: {e}", path.display()));
+        let log =
+            send_log::append(&log, &logged).map_err(|e| format!("cannot append to {}: {e}", log.display()));
+        file.and(log)
     })
     .await
     .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));

@@ -98,8 +98,9 @@ proptest! {
         let tracking = Value::Map(vec![pair("id", Value::binary("G-PROPERTY1")), pair("secret", Value::binary(&secret))]);
         let argument = Value::Map(vec![pair("options", Value::Map(vec![pair("tracking_id", tracking)]))]);
         let config = from_start_argument(&argument, Path::new("/srv")).expect("valid options");
-        let outcomes = delivery::planned(&config.destinations, "cid", &built);
-        let report = Report::new("cid", built.clone(), vec![], outcomes);
+        let (outcomes, requests) = delivery::planned(&config.destinations, "cid", &built);
+        let mut report = Report::new("cid", built.clone(), vec![], outcomes);
+        report.requests = Some(requests);
         let mut everything = report.file_bytes();
         for body in &bodies {
             everything.extend_from_slice(body);

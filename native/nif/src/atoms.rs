@@ -4,8 +4,6 @@ rustler::atoms! {
     ok,
     error,
     null,
-    on,
-    off,
     invalid_option,
     unknown_option,
     invalid_options,

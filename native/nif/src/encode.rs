@@ -1,7 +1,7 @@
 //! Core results -> Erlang terms. Reports travel as JSON values and become maps with
 //! binary keys, so the Erlang map mirrors the report file by construction.
 
-use mongoose_system_metrics_core::config::{Consent, ServiceConfig};
+use mongoose_system_metrics_core::config::ServiceConfig;
 use mongoose_system_metrics_core::facts::FactsError;
 use mongoose_system_metrics_core::options::OptionsError;
 use mongoose_system_metrics_core::report::Report;
@@ -61,12 +61,13 @@ pub fn started<'a>(
     client_id: Option<&str>,
     warnings: &[String],
 ) -> Term<'a> {
-    let mode = if config.consent == Consent::Refused { atoms::off() } else { atoms::on() };
+    let mode = atom(env, config.mode.as_str());
     let destinations: Vec<&str> = config.destinations.iter().map(|d| d.id()).collect();
     let warnings: Vec<&str> = warnings.iter().map(String::as_str).collect();
     let pairs: Vec<(Term, Term)> = vec![
         (atom(env, "mode"), mode.encode(env)),
-        (atom(env, "notice"), (config.consent == Consent::Notified).encode(env)),
+        (atom(env, "mode_reason"), config.mode_reason.as_str().encode(env)),
+        (atom(env, "notice"), config.notice.encode(env)),
         (atom(env, "initial_report"), config.initial_report_ms.encode(env)),
         (atom(env, "periodic_report"), config.periodic_report_ms.encode(env)),
         (atom(env, "report_file"), config.report_file.to_string_lossy().as_ref().encode(env)),

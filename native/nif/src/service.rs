@@ -11,8 +11,10 @@
 
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
-use mongoose_system_metrics_core::config::{self, Consent, ServiceConfig};
+use mongoose_system_metrics_core::client_id;
+use mongoose_system_metrics_core::config::{self, ServiceConfig};
 use mongoose_system_metrics_core::facts;
+use mongoose_system_metrics_core::mode::Mode;
 use mongoose_system_metrics_core::options::OptionsError;
 use mongoose_system_metrics_core::report::Report;
 use mongoose_system_metrics_core::reporter::{Baseline, Cycle, Reporter};
@@ -76,8 +78,12 @@ fn start<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
         },
     };
     let mut warnings = config.warnings.clone();
-    if config.consent == Consent::Refused {
+    if config.mode == Mode::Off {
         install(None);
+        // Reporting turned off forgets the identity: a later opt-in starts a new one.
+        if let Err(why) = client_id::forget(&client_id::path_beside(&config.report_file)) {
+            warnings.push(why);
+        }
         return (atoms::ok(), encode::started(env, &config, None, &warnings)).encode(env);
     }
     let (reporter, more) = Reporter::start(config, Arc::clone(&BASELINE));

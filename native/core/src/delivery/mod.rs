@@ -20,9 +20,10 @@ pub use policy::Policy;
 
 use crate::destination::{Destination, Secret};
 use crate::events::Event;
-use crate::report::{Delivery, Outcome};
+use crate::report::{Delivery, Outcome, PlannedRequest};
 use crate::{ga4, options, ua};
 use retry::{Attempt, Decision};
+use sha2::{Digest, Sha256};
 
 const USER_AGENT: &str = concat!("mongoose_system_metrics/", env!("CARGO_PKG_VERSION"));
 
@@ -63,16 +64,37 @@ fn payloads(
     }
 }
 
-/// The outcome each destination would have before anything is sent: for a preview.
-pub fn planned(destinations: &[Destination], client_id: &str, events: &[Event]) -> Vec<Outcome> {
+/// The outcome each destination would have before anything is sent, and the request
+/// bodies it would get: for a preview, and for the local mode.
+pub fn planned(
+    destinations: &[Destination],
+    client_id: &str,
+    events: &[Event],
+) -> (Vec<Outcome>, Vec<PlannedRequest>) {
     let base = Url::parse(options::DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses");
-    destinations
+    let mut requests = Vec::new();
+    let outcomes = destinations
         .iter()
         .map(|d| {
-            let requests = payloads(&base, d, client_id, events, "/mp/collect").bodies.len();
-            outcome(d, requests, Delivery::NotSent, None)
+            let payloads = payloads(&base, d, client_id, events, "/mp/collect");
+            let mut planned = outcome(d, &payloads, Delivery::NotSent, None);
+            planned.sha256 = payloads.bodies.iter().map(|b| sha256_hex(b)).collect();
+            for (body, sha256) in payloads.bodies.iter().zip(&planned.sha256) {
+                requests.push(PlannedRequest {
+                    destination: d.id().to_owned(),
+                    body: String::from_utf8_lossy(body).into_owned(),
+                    sha256: sha256.clone(),
+                });
+            }
+            planned
         })
-        .collect()
+        .collect();
+    (outcomes, requests)
+}
+
+/// The SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sends `events` to every destination at once and waits for all outcomes, in the
@@ -90,8 +112,8 @@ pub async fn deliver(
             return destinations
                 .iter()
                 .map(|d| {
-                    let requests = payloads(&endpoint.base, d, client_id, events, "/mp/collect").bodies.len();
-                    outcome(d, requests, Delivery::Failed, Some(why.clone()))
+                    let payloads = payloads(&endpoint.base, d, client_id, events, "/mp/collect");
+                    outcome(d, &payloads, Delivery::Failed, Some(why.clone()))
                 })
                 .collect()
         }
@@ -121,11 +143,10 @@ pub async fn deliver(
         .zip(destinations)
         .map(|(outcome, destination)| {
             outcome.unwrap_or_else(|| {
-                let requests =
-                    payloads(&endpoint.base, destination, client_id, events, "/mp/collect").bodies.len();
+                let payloads = payloads(&endpoint.base, destination, client_id, events, "/mp/collect");
                 self::outcome(
                     destination,
-                    requests,
+                    &payloads,
                     Delivery::Failed,
                     Some("the delivery task failed".to_owned()),
                 )
@@ -256,6 +277,7 @@ async fn send_all(client: &Client, payloads: &Payloads, policy: Policy) -> Outco
         requests: payloads.bodies.len(),
         delivered: 0,
         attempts: 0,
+        sha256: payloads.bodies.iter().map(|b| sha256_hex(b)).collect(),
         status: None,
         error: None,
     };
@@ -314,14 +336,20 @@ async fn post(
     Ok((status, retry_after))
 }
 
-fn outcome(destination: &Destination, requests: usize, result: Delivery, error: Option<String>) -> Outcome {
+fn outcome(
+    destination: &Destination,
+    payloads: &Payloads,
+    result: Delivery,
+    error: Option<String>,
+) -> Outcome {
     Outcome {
         id: destination.id().to_owned(),
         protocol: destination.protocol(),
         result,
-        requests,
+        requests: payloads.bodies.len(),
         delivered: 0,
         attempts: 0,
+        sha256: Vec::new(),
         status: None,
         error,
     }
@@ -588,8 +616,21 @@ mod tests {
 
     #[test]
     fn planned_counts_requests_without_sending() {
-        let outcomes = planned(&[ga4("G-1", "s"), ua("UA-1-1")], "cid", &events(26));
+        let (outcomes, requests) = planned(&[ga4("G-1", "s"), ua("UA-1-1")], "cid", &events(26));
         assert_eq!((outcomes[0].result, outcomes[0].requests), (Delivery::NotSent, 2));
         assert_eq!((outcomes[1].result, outcomes[1].requests), (Delivery::NotSent, 2));
+        assert_eq!(requests.len(), 4);
+        assert_eq!(requests[0].sha256, sha256_hex(requests[0].body.as_bytes()));
+        assert_eq!(outcomes[0].sha256, [requests[0].sha256.clone(), requests[1].sha256.clone()]);
+    }
+
+    #[test]
+    fn the_hashes_are_of_the_bytes_sent() {
+        let collector = Collector::start().unwrap();
+        let outcome =
+            run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(30), quick())).remove(0);
+        let sent: Vec<String> = collector.requests().iter().map(|r| sha256_hex(r.body.as_bytes())).collect();
+        assert_eq!(outcome.sha256, sent);
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -1,0 +1,132 @@
+//! The send log: one JSON line per destination each time a report is sent, beside the
+//! report file: when, to which id, how many requests, the outcome, and the SHA-256 of
+//! each request body, so an operator can prove what left and when. It is bounded: past
+//! [`MAX_BYTES`] the log moves to `<name>.1` (replacing the older one) and starts anew.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::report::{Delivery, Report};
+
+/// The send log's name, in the report file's directory.
+pub const FILE_NAME: &str = "system_metrics_send_log.jsonl";
+/// Size at which the log is rotated.
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+/// Where the send log of a report file is kept.
+pub fn path_beside(report_file: &Path) -> PathBuf {
+    report_file.with_file_name(FILE_NAME)
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    time: &'a str,
+    client_id: &'a str,
+    destination: &'a str,
+    protocol: &'a str,
+    requests: usize,
+    delivered: usize,
+    attempts: usize,
+    result: Delivery,
+    sha256: &'a [String],
+}
+
+/// Appends the lines of `report`: one per destination that was sent to.
+///
+/// # Errors
+/// Any I/O error; the report itself is not affected.
+pub fn append(path: &Path, report: &Report) -> io::Result<()> {
+    let mut text = String::new();
+    for outcome in report.destinations.iter().filter(|o| o.attempts > 0) {
+        let line = Line {
+            time: &report.generated_at,
+            client_id: &report.client_id,
+            destination: &outcome.id,
+            protocol: outcome.protocol,
+            requests: outcome.requests,
+            delivered: outcome.delivered,
+            attempts: outcome.attempts,
+            result: outcome.result,
+            sha256: &outcome.sha256,
+        };
+        text.push_str(&serde_json::to_string(&line).map_err(io::Error::other)?);
+        text.push('\n');
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let size = fs::metadata(path).map_or(0, |m| m.len());
+    if size > 0 && size + text.len() as u64 > MAX_BYTES {
+        let mut rotated = path.as_os_str().to_owned();
+        rotated.push(".1");
+        fs::rename(path, rotated)?;
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_data()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atomic_file::tests::temp_dir;
+    use crate::report::Outcome;
+
+    fn report(attempts: usize) -> Report {
+        let outcome = Outcome {
+            id: "G-1".into(),
+            protocol: "ga4",
+            result: Delivery::Delivered,
+            requests: 1,
+            delivered: 1,
+            attempts,
+            sha256: vec!["ab".repeat(32)],
+            status: Some(204),
+            error: None,
+        };
+        Report::new("cid", vec![], vec![], vec![outcome])
+    }
+
+    #[test]
+    fn each_sent_destination_gets_a_line() {
+        let dir = temp_dir("sendlog");
+        let path = dir.join(FILE_NAME);
+        append(&path, &report(1)).unwrap();
+        append(&path, &report(0)).unwrap();
+        append(&path, &report(2)).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "nothing sent, nothing logged");
+        assert_eq!(lines[0]["destination"], "G-1");
+        assert_eq!(lines[0]["result"], "delivered");
+        assert_eq!(lines[0]["sha256"][0], "ab".repeat(32));
+        assert_eq!(lines[1]["attempts"], 2);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_log_is_rotated_when_it_grows_too_big() {
+        let dir = temp_dir("sendlog-rotate");
+        let path = dir.join(FILE_NAME);
+        let line_len = {
+            append(&path, &report(1)).unwrap();
+            fs::metadata(&path).unwrap().len()
+        };
+        let lines_per_file = (MAX_BYTES / line_len) as usize;
+        for _ in 0..lines_per_file + 5 {
+            append(&path, &report(1)).unwrap();
+        }
+        assert!(fs::metadata(&path).unwrap().len() <= MAX_BYTES);
+        assert!(dir.join(format!("{FILE_NAME}.1")).exists());
+        let total = fs::metadata(&path).unwrap().len()
+            + fs::metadata(dir.join(format!("{FILE_NAME}.1"))).unwrap().len();
+        assert!(total <= 2 * MAX_BYTES);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
