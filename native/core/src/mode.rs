@@ -117,11 +117,13 @@ mod tests {
         Environment { do_not_track: dnt.map(Into::into), mongooseim_system_metrics: msm.map(Into::into) }
     }
 
-    /// (report option, DO_NOT_TRACK, MONGOOSEIM_SYSTEM_METRICS) -> (mode, reason, notice)
+    /// (report option, DO_NOT_TRACK, MONGOOSEIM_SYSTEM_METRICS, mode, reason, notice)
+    type Row = (Report, Option<&'static str>, Option<&'static str>, Mode, &'static str, bool);
+
     #[test]
     fn the_environment_only_ever_lowers_sharing() {
         use Report::*;
-        let rows: &[(Report, Option<&str>, Option<&str>, Mode, &str, bool)] = &[
+        let rows: &[Row] = &[
             (Absent, None, None, Mode::On, "no report option (the default)", true),
             (On, None, None, Mode::On, "option report = true", false),
             (Local, None, None, Mode::Local, "option report = local", false),
