@@ -124,7 +124,7 @@ the_file_matches_what_was_sent(Config) ->
     ?assertEqual(Report, File),
     ?assertEqual(maps:get(<<"events">>, Body), maps:get(<<"events">>, File)),
     ?assertEqual(maps:get(<<"client_id">>, Body), maps:get(<<"client_id">>, File)),
-    ?assertMatch(#{<<"schema_version">> := 2, <<"adjustments">> := [],
+    ?assertMatch(#{<<"schema_version">> := 3, <<"mode">> := <<"on">>, <<"adjustments">> := [],
                    <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>,
                                             <<"status">> := 204}]}, File),
     {ok, Bytes} = file:read_file(report_file(Config)),

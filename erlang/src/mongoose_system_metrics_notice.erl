@@ -3,17 +3,19 @@
 %% the service's other events. All are structured reports with a `what' key.
 -module(mongoose_system_metrics_notice).
 
--export([report_transparency/1, system_metrics_disabled/0, option_warning/1, log/2,
-         transparency_text/1, disabled_text/0, format_report/1]).
+-export([report_transparency/2, system_metrics_disabled/0, option_warning/1, log/2,
+         transparency_text/2, disabled_text/0, format_report/1]).
 
 -define(POLICY, "https://esl.github.io/MongooseDocs/latest/operation-and-maintenance/System-Metrics-Privacy-Policy/").
 
-%% @doc The notice for a service that runs without an explicit `report' option.
--spec report_transparency(binary()) -> ok.
-report_transparency(ReportFile) ->
+%% @doc The notice for a service that runs without an explicit `report' option, in the
+%% `on' or the `local' mode.
+-spec report_transparency(on | local, binary()) -> ok.
+report_transparency(Mode, ReportFile) ->
     warning(#{what => report_transparency,
-              text => transparency_text(ReportFile),
-              report_filename => ReportFile}).
+              text => transparency_text(Mode, ReportFile),
+              report_filename => ReportFile,
+              mode => Mode}).
 
 %% @doc The notice for a node where the service is not configured at all.
 -spec system_metrics_disabled() -> ok.
@@ -25,8 +27,15 @@ system_metrics_disabled() ->
 option_warning(Text) ->
     warning(#{what => system_metrics_option_warning, text => Text}).
 
--spec transparency_text(binary()) -> binary().
-transparency_text(ReportFile) ->
+-spec transparency_text(on | local, binary()) -> binary().
+transparency_text(local, ReportFile) ->
+    text(["This MongooseIM node builds an anonymous usage report (which features are in use, "
+     "never who uses them or what they say) and keeps it in ", ReportFile, "; in the local "
+     "mode nothing is sent. What the report holds is in the privacy policy:\n"
+     "- MongooseIM docs - ", ?POLICY, "\n"
+     "- doc/privacy.md of mongoose_system_metrics\n"
+     "To stop building it set report = false in [services.service_mongoose_system_metrics]."]);
+transparency_text(on, ReportFile) ->
     text(["This MongooseIM node sends an anonymous usage report (which features are in use, "
      "never who uses them or what they say) so that its maintainers know where to focus. "
      "What is sent, and how to see, redirect or switch it off, is in the privacy policy:\n"

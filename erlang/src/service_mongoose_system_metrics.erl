@@ -11,7 +11,8 @@
 -behaviour(gen_server).
 
 %% API.
--export([start/1, stop/0, report_now/0, last_report/0, preview/0, validate/0, verify_if_configured/0]).
+-export([start/1, stop/0, report_now/0, last_report/0, preview/0, validate/0, status/0,
+         verify_if_configured/0]).
 %% MongooseIM's configurable-service callback.
 -export([config_spec/0]).
 -export([start_link/2]).
@@ -42,6 +43,7 @@
                 identity :: mongoose_system_metrics_cluster:identity() | undefined}).
 
 -record(state, {periodic_report :: pos_integer(),
+                started :: started(),
                 timer :: reference(),
                 members :: reference(),
                 cycle :: #cycle{} | undefined}).
@@ -127,6 +129,20 @@ validate() ->
             end
     end.
 
+%% @doc What the service is doing and why: `mode' (`on', `local' or `off') and
+%% `mode_reason' (the option or environment variable that decided it), and when it runs,
+%% `client_id', `destinations' (ids, never secrets), `reporter' (whether this node reports
+%% for the cluster), `next_report_at' and `last_report' (each destination's last outcome).
+-spec status() -> #{atom() => term()}.
+status() ->
+    try
+        gen_server:call(?MODULE, status, 5000)
+    catch
+        exit:_ ->
+            Why = application:get_env(mongoose_system_metrics, off_reason, <<"the service is not running">>),
+            #{mode => off, mode_reason => Why}
+    end.
+
 %% @doc MongooseIM's start-up hook: when the service is not configured, log the
 %% "opted out" notice (which says how to silence it) and return `ignore'.
 -spec verify_if_configured() -> ok | ignore.
@@ -155,13 +171,13 @@ start_link(Configuration, Started) ->
 %% concurrent start fails to register before it could replace it, and a restart after a
 %% crash installs it again.
 -spec init({configuration(), started()}) -> {ok, #state{}} | {stop, term()}.
-init({Configuration, #{initial_report := Initial, periodic_report := Periodic}}) ->
+init({Configuration, #{initial_report := Initial, periodic_report := Periodic} = Started}) ->
     process_flag(trap_exit, true),
     case core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end) of
         {ok, _} ->
             ok = mongoose_system_metrics_cluster:join(),
             Members = mongoose_system_metrics_cluster:monitor_members(),
-            {ok, #state{periodic_report = Periodic, members = Members,
+            {ok, #state{periodic_report = Periodic, members = Members, started = Started,
                         timer = erlang:send_after(Initial, self(), cycle_due)}};
         {error, Reason} ->
             {stop, Reason}
@@ -174,6 +190,8 @@ handle_call(report_now, From, #state{cycle = undefined} = State) ->
     {noreply, start_cycle(requested, [From], State)};
 handle_call(report_now, From, #state{cycle = #cycle{waiting = Waiting} = Cycle} = State) ->
     {noreply, State#state{cycle = Cycle#cycle{waiting = [From | Waiting]}}};
+handle_call(status, _From, State) ->
+    {reply, running_status(State), State};
 handle_call(_Request, _From, State) ->
     {reply, {error, unknown_call}, State}.
 
@@ -270,7 +288,10 @@ start_configured(Options) ->
             end
     end.
 
-start_service(_Configuration, #{mode := off}) ->
+start_service(Configuration, #{mode := off, mode_reason := Why}) ->
+    %% Installing an `off' configuration clears the core and forgets the client id.
+    _ = core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end),
+    application:set_env(mongoose_system_metrics, off_reason, Why),
     mongoose_system_metrics_facts:mark_configured(true),
     ignore;
 start_service(Configuration, Started) ->
@@ -286,7 +307,10 @@ start_service(Configuration, Started) ->
 start_argument(Options) ->
     Argument = #{options => Options,
                  built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, undefined),
-                 report_dir => log_dir()},
+                 report_dir => log_dir(),
+                 %% The environment can only lower sharing; the core decides.
+                 environment => #{do_not_track => os:getenv("DO_NOT_TRACK"),
+                                  mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS")}},
     %% `delivery' tunes timeouts and retries; tests shorten them.
     case application:get_env(mongoose_system_metrics, delivery) of
         {ok, Delivery} -> Argument#{delivery => Delivery};
@@ -301,12 +325,36 @@ log_dir() ->
         [] -> undefined
     end.
 
-announce(#{notice := Notice, report_file := ReportFile, warnings := Warnings}) ->
+announce(#{notice := Notice, mode := Mode, report_file := ReportFile, warnings := Warnings}) ->
     [mongoose_system_metrics_notice:option_warning(W) || W <- Warnings],
     case Notice of
-        true -> mongoose_system_metrics_notice:report_transparency(ReportFile);
+        true -> mongoose_system_metrics_notice:report_transparency(Mode, ReportFile);
         false -> ok
     end.
+
+running_status(#state{started = Started, timer = Timer}) ->
+    #{mode := Mode, mode_reason := Why, destinations := Destinations} = Started,
+    Identity = case core(fun service_mongoose_system_metrics_nif:identity/0) of
+                   {ok, #{<<"client_id">> := Id}} -> Id;
+                   _ -> null
+               end,
+    Next = case erlang:read_timer(Timer) of
+               false -> null;
+               Left -> rfc3339(os:system_time(millisecond) + Left)
+           end,
+    Last = case last_report() of
+               {ok, #{<<"generated_at">> := At, <<"destinations">> := Outcomes}} ->
+                   #{at => At, destinations => [maps:with([<<"id">>, <<"result">>, <<"status">>, <<"error">>,
+                                                           <<"attempts">>], O) || O <- Outcomes]};
+               {error, no_report} ->
+                   null
+           end,
+    #{mode => Mode, mode_reason => Why, client_id => Identity, destinations => Destinations,
+      reporter => mongoose_system_metrics_cluster:is_reporter(), next_report_at => Next,
+      last_report => Last}.
+
+rfc3339(Ms) ->
+    list_to_binary(calendar:system_time_to_rfc3339(Ms div 1000, [{unit, second}, {offset, "Z"}])).
 
 %% A periodic cycle gives way when another node reported less than a period ago (a
 %% hand-over); one that was asked for always runs.

@@ -19,7 +19,8 @@
                             built_in_tracking_id => term(),
                             report_dir => file:filename_all() | undefined,
                             delivery => #{atom() => pos_integer()}}.
--type started() :: #{mode := on | off,
+-type started() :: #{mode := on | local | off,
+                     mode_reason := binary(),
                      notice := boolean(),
                      initial_report := non_neg_integer(),
                      periodic_report := pos_integer(),

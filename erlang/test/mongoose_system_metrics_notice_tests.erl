@@ -7,11 +7,15 @@ has(Text, Needle) ->
     string:find(Text, Needle) =/= nomatch.
 
 transparency_text_names_the_docs_the_file_and_the_switches_test() ->
-    Text = ?M:transparency_text(<<"/var/log/mongooseim/system_metrics_report.json">>),
+    Text = ?M:transparency_text(on, <<"/var/log/mongooseim/system_metrics_report.json">>),
     ?assert(is_binary(Text)),
     [?assert(has(Text, Needle)) || Needle <- ["MongooseIM docs", "doc/privacy.md",
                                               "/var/log/mongooseim/system_metrics_report.json",
                                               "report = true", "report = false"]].
+
+local_mode_text_says_nothing_is_sent_test() ->
+    Text = ?M:transparency_text(local, <<"/var/log/r.json">>),
+    [?assert(has(Text, Needle)) || Needle <- ["MongooseIM docs", "nothing is sent", "/var/log/r.json", "report = false"]].
 
 disabled_text_says_how_to_silence_it_test() ->
     Text = ?M:disabled_text(),
