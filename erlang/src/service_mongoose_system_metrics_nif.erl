@@ -18,6 +18,7 @@
 -type start_argument() :: #{options := map() | list(),
                             built_in_tracking_id => term(),
                             report_dir => file:filename_all() | undefined,
+                            environment => #{do_not_track | mongooseim_system_metrics => string() | false},
                             delivery => #{atom() => pos_integer()}}.
 -type started() :: #{mode := on | local | off,
                      mode_reason := binary(),
