@@ -311,11 +311,14 @@ start_argument(Options) ->
                  %% The environment can only lower sharing; the core decides.
                  environment => #{do_not_track => os:getenv("DO_NOT_TRACK"),
                                   mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS")}},
-    %% `delivery' tunes timeouts and retries; tests shorten them.
-    case application:get_env(mongoose_system_metrics, delivery) of
-        {ok, Delivery} -> Argument#{delivery => Delivery};
-        undefined -> Argument
-    end.
+    %% `delivery' tunes timeouts and retries (tests shorten them); `fault' injects a panic
+    %% for the reliability tests.
+    lists:foldl(fun(Key, Acc) ->
+                        case application:get_env(mongoose_system_metrics, Key) of
+                            {ok, Value} -> Acc#{Key => Value};
+                            undefined -> Acc
+                        end
+                end, Argument, [delivery, fault]).
 
 %% The directory of the first file log handler, as MongooseIM puts its logs there.
 log_dir() ->
@@ -422,13 +425,15 @@ stop_core() ->
     _ = core(fun() -> service_mongoose_system_metrics_nif:stop() end),
     ok.
 
-%% The NIF library may be missing (a broken build); say so instead of crashing.
+%% The NIF library may be missing (a broken build), or a bug in Rust may panic (rustler
+%% raises nif_panicked): say so instead of crashing.
 core(Call) ->
     try
         Call()
     catch
         error:nif_not_loaded -> {error, not_loaded};
-        error:undef -> {error, not_loaded}
+        error:undef -> {error, not_loaded};
+        error:nif_panicked -> {error, nif_panicked}
     end.
 
 log(Level, Report) ->

@@ -11,11 +11,12 @@
 -module(service_mongoose_system_metrics_nif).
 
 -export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0,
-         identity/0, follow/1]).
+         identity/0, follow/1, ping/0]).
 
 -on_load(load/0).
 
 -type start_argument() :: #{options := map() | list(),
+                            fault => panic_in_nif | panic_in_cycle,
                             built_in_tracking_id => term(),
                             report_dir => file:filename_all() | undefined,
                             environment => #{do_not_track | mongooseim_system_metrics => string() | false},
@@ -87,6 +88,11 @@ identity() ->
 -spec follow(#{client_id => binary(), created_ms => non_neg_integer(), stanza_totals => map()}) ->
           ok | {error, not_started | binary()}.
 follow(_State) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Does nothing: the benchmarks' baseline.
+-spec ping() -> ok.
+ping() ->
     erlang:nif_error(nif_not_loaded).
 
 -spec last_report() -> {ok, report()} | {error, no_report}.

@@ -33,6 +33,23 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes temporary files that a node killed in the middle of [`replace`] left beside
+/// `path`; the file itself is untouched (it is the old or the new content, never torn).
+pub fn remove_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
@@ -65,6 +82,24 @@ pub(crate) mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"new");
         let entries: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(entries.len(), 1, "only the report itself remains");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_an_interrupted_replace_are_removed() {
+        let dir = temp_dir("leftovers");
+        let path = dir.join("report.json");
+        replace(&path, b"kept").unwrap();
+        fs::write(dir.join(".report.json.1234.0.tmp"), b"torn").unwrap();
+        fs::write(dir.join("other.tmp"), b"not ours").unwrap();
+        remove_leftovers(&path);
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["other.tmp", "report.json"]);
+        assert_eq!(fs::read(&path).unwrap(), b"kept");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -39,6 +39,18 @@ pub struct ServiceConfig {
     pub report_file: PathBuf,
     /// Remarks the Erlang side logs once at start.
     pub warnings: Vec<String>,
+    /// A fault to inject, for the reliability tests only (start argument `fault`).
+    pub fault: Option<Fault>,
+}
+
+/// Faults the reliability tests inject, to prove that a panic in Rust is reported and
+/// never takes the node or the service down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `report_now/1` panics inside the NIF call.
+    PanicInNif,
+    /// The cycle panics on the core's runtime.
+    PanicInCycle,
 }
 
 /// Builds the configuration from the start argument of the NIF:
@@ -62,8 +74,16 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let mut report_dir = None;
     let mut tuning = None;
     let mut environment = Environment::default();
+    let mut fault = None;
     for (key, value) in pairs {
         match key.name().as_deref() {
+            Some("fault") => {
+                fault = match value.name().as_deref() {
+                    Some("panic_in_nif") => Some(Fault::PanicInNif),
+                    Some("panic_in_cycle") => Some(Fault::PanicInCycle),
+                    _ => return Err(OptionsError::Malformed("fault: panic_in_nif or panic_in_cycle".into())),
+                }
+            }
             Some("options") => opts = Some(value),
             Some("delivery") => tuning = Some(value),
             Some("environment") => environment = environment_of(value)?,
@@ -71,7 +91,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
             _ => {
                 return Err(OptionsError::Malformed(format!(
-                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, environment, delivery",
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, environment, delivery, fault",
                     if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
@@ -135,6 +155,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
         policy,
         report_file,
         warnings,
+        fault,
     })
 }
 

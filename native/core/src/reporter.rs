@@ -12,7 +12,7 @@ use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
 use crate::client_id::{self, Identity};
-use crate::config::ServiceConfig;
+use crate::config::{Fault, ServiceConfig};
 use crate::delivery::{self, Policy, Validation};
 use crate::events::{self, Event, StanzaTotals};
 use crate::facts::Facts;
@@ -57,6 +57,7 @@ impl Reporter {
     /// Starts a reporter: loads or makes the client id (blocking file I/O).
     /// Returns remarks for the log, such as a client id file that cannot be saved.
     pub fn start(config: ServiceConfig, baseline: Baseline) -> (Reporter, Vec<String>) {
+        atomic_file::remove_leftovers(&config.report_file);
         let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
         let reporter = Reporter {
             config: Arc::new(config),
@@ -215,6 +216,9 @@ async fn run_cycle(
     facts: Facts,
     baseline: Baseline,
 ) -> (Report, Option<String>) {
+    if config.fault == Some(Fault::PanicInCycle) {
+        panic!("fault injected: a panic in the cycle");
+    }
     let previous = lock(&baseline).clone();
     let (events, adjustments, totals) = sendable_events(facts, &previous);
     let outcomes = match config.mode {

@@ -10,7 +10,8 @@
 //! | `POST /debug/mp/collect` | GA4 validation; answered with `validationMessages` |
 //! | `POST /batch`, `POST /collect` | legacy Universal Analytics; recorded, answered 200 |
 //! | `GET /_collector/requests` | what was recorded, as a JSON array |
-//! | `DELETE /_collector/requests` | forget it |
+//! | `GET /_collector/connections` | connections accepted (control ones included) |
+//! | `DELETE /_collector/requests` | forget it, and the count of connections |
 //! | `PUT /_collector/mode` | a [`Mode`]: `normal`, `status N`, `status_for ID N`, `delay MS`, `sequence 503,429:2,204`, `hang`, `reset`, `garbage`, `dribble MS` |
 
 #![deny(missing_docs)]
@@ -24,7 +25,7 @@ pub use mode::{Mode, Reply};
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
@@ -60,6 +61,7 @@ struct Shared {
     recorded: Mutex<Vec<Recorded>>,
     mode: Mutex<Mode>,
     stopping: AtomicBool,
+    connections: AtomicU64,
 }
 
 /// A running collector; it stops when dropped.
@@ -103,6 +105,7 @@ impl Collector {
             recorded: Mutex::new(Vec::new()),
             mode: Mutex::new(Mode::Normal),
             stopping: AtomicBool::new(false),
+            connections: AtomicU64::new(0),
         });
         let accepting = Arc::clone(&shared);
         let (config, ca_pem) = match tls {
@@ -136,9 +139,15 @@ impl Collector {
         lock(&self.shared.recorded).clone()
     }
 
-    /// Forgets the recorded requests.
+    /// Forgets the recorded requests (and the count of connections).
     pub fn clear(&self) {
         lock(&self.shared.recorded).clear();
+        self.shared.connections.store(0, Ordering::SeqCst);
+    }
+
+    /// Connections accepted since start (or the last clear), control requests included.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// Changes how hits are answered.
@@ -166,6 +175,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, tls: Option<&Arc<Se
             return;
         }
         let Ok(stream) = stream else { continue };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let shared = Arc::clone(shared);
         let tls = tls.cloned();
         let _ = thread::Builder::new().name("ga4-collector-conn".into()).spawn(move || match tls {
@@ -277,8 +287,12 @@ fn answer(request: &Request, shared: &Shared) -> Answer {
         ("GET", "/_collector/requests") => {
             plain(200, JSON, serde_json::to_vec(&*lock(&shared.recorded)).unwrap_or_default())
         }
+        ("GET", "/_collector/connections") => {
+            plain(200, TEXT, shared.connections.load(Ordering::SeqCst).to_string().into_bytes())
+        }
         ("DELETE", "/_collector/requests") => {
             lock(&shared.recorded).clear();
+            shared.connections.store(0, Ordering::SeqCst);
             plain(204, TEXT, Vec::new())
         }
         ("PUT", "/_collector/mode") => match Mode::parse(&String::from_utf8_lossy(&request.body)) {

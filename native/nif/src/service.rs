@@ -12,7 +12,7 @@
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use mongoose_system_metrics_core::client_id;
-use mongoose_system_metrics_core::config::{self, ServiceConfig};
+use mongoose_system_metrics_core::config::{self, Fault, ServiceConfig};
 use mongoose_system_metrics_core::facts;
 use mongoose_system_metrics_core::mode::Mode;
 use mongoose_system_metrics_core::options::OptionsError;
@@ -117,6 +117,10 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     let Some(reporter) = current() else {
         return (atoms::error(), atoms::not_started()).encode(env);
     };
+    if reporter.config().fault == Some(Fault::PanicInNif) {
+        // rustler turns this into erlang:error(nif_panicked); the VM carries on.
+        panic!("fault injected: a panic in report_now/1");
+    }
     let pid = env.pid();
     let reference = env.make_ref();
     let message_env = OwnedEnv::new();
@@ -209,6 +213,12 @@ fn follow<'a>(env: Env<'a>, state: Term<'a>) -> Term<'a> {
             Err(why) => (atoms::error(), why).encode(env),
         },
     }
+}
+
+/// Does nothing: the baseline of the benchmarks, which time every other call beside it.
+#[rustler::nif]
+fn ping() -> rustler::Atom {
+    atoms::ok()
 }
 
 /// The last report a cycle finished on this node.

@@ -425,6 +425,16 @@ mod tests {
     }
 
     #[test]
+    fn one_connection_per_destination_and_the_fewest_requests() {
+        let collector = Collector::start().unwrap();
+        let dests = [ga4("G-ONE", "s"), ga4("G-TWO", "s")];
+        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(1000), quick()));
+        assert!(outcomes.iter().all(|o| o.requests == 40 && o.delivered == 40), "ceil(1000 / 25) each");
+        assert_eq!(collector.requests().len(), 80);
+        assert_eq!(collector.connections(), 2, "keep-alive: one connection per destination");
+    }
+
+    #[test]
     fn a_lasting_500_is_retried_then_fails_naming_status_and_attempts() {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::Status(500));
