@@ -1,7 +1,7 @@
 %% @doc Delivery against a local collector that misbehaves on request: every fault ends
-%% in the right outcome while the service stays up and the schedulers stay free; memory
-%% stays flat over 1,000 failing cycles; secrets appear nowhere; validation, TLS with a
-%% private CA, HTTPS_PROXY/NO_PROXY and the EU endpoint.
+%% in the right outcome while the service stays up and the schedulers stay free; secrets
+%% appear nowhere; validation, TLS with a private CA, HTTPS_PROXY/NO_PROXY and the EU
+%% endpoint. (Memory over 1,000 failing cycles: reliability_SUITE.)
 -module(delivery_SUITE).
 -compile([export_all, nowarn_export_all]).
 
@@ -13,7 +13,7 @@
 -define(BUILT_IN_SECRET, "builtin-secret-456").
 
 all() ->
-    [{group, faults}, {group, operations}, {group, tls_and_proxies}, memory_stays_flat_over_1000_failing_cycles].
+    [{group, faults}, {group, operations}, {group, tls_and_proxies}].
 
 groups() ->
     [{faults, [], [a_lasting_500_is_retried_then_reported,
@@ -128,29 +128,6 @@ an_absent_collector_is_reported(Config) ->
                    <<"error">> := <<"connection failed: connection refused (after 4 attempts)">>}, Outcome),
     ?assertEqual(Pid, whereis(?SERVICE)),
     ?assertEqual([], long_schedules()).
-
-memory_stays_flat_over_1000_failing_cycles(Config) ->
-    application:set_env(mongoose_system_metrics, delivery, #{max_attempts => 1, connect_timeout_ms => 500}),
-    {ok, Listen} = gen_tcp:listen(0, []),
-    {ok, Port} = inet:port(Listen),
-    ok = gen_tcp:close(Listen),
-    {ok, _} = ?SERVICE:start(options(Config, #{google_analytics_url => "http://127.0.0.1:" ++ integer_to_list(Port)})),
-    Cycle = fun() -> {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:report_now() end,
-    [Cycle() || _ <- lists:seq(1, 50)],
-    erlang:garbage_collect(),
-    {Rss0, Erl0} = {rss_kb(), erlang:memory(total)},
-    [Cycle() || _ <- lists:seq(1, 1000)],
-    erlang:garbage_collect(),
-    {Rss1, Erl1} = {rss_kb(), erlang:memory(total)},
-    ct:pal("1000 failing cycles: RSS ~b -> ~b kB, Erlang memory ~b -> ~b bytes", [Rss0, Rss1, Erl0, Erl1]),
-    ?assert(Rss1 - Rss0 < 10 * 1024, {rss_growth_kb, Rss1 - Rss0}),
-    ?assertEqual([], long_schedules()),
-    init_per_suite(Config).
-
-rss_kb() ->
-    {ok, Status} = file:read_file("/proc/self/status"),
-    {match, [Kb]} = re:run(Status, "VmRSS:\\s+([0-9]+) kB", [{capture, all_but_first, list}]),
-    list_to_integer(Kb).
 
 secrets_appear_nowhere(Config) ->
     application:set_env(mongoose_system_metrics, default_tracking_id,
