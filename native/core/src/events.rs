@@ -76,9 +76,9 @@ pub fn build(facts: &Facts, previous: &StanzaTotals) -> Vec<Event> {
                 }
             }
         }
-        // By module name first, so the order reads naturally; host types leave no trace.
-        with_opts
-            .sort_by(|a, b| (a.params.get("module"), &a.params).cmp(&(b.params.get("module"), &b.params)));
+        // By module name, so the order reads naturally; the sort is stable, so events of one
+        // module keep the facts' order of host types, which leave no other trace.
+        with_opts.sort_by(|a, b| a.params.get("module").cmp(&b.params.get("module")));
         events.extend(with_opts);
         events.push(Event::new("custom_module_count", [("value", (custom.len() as u64).into())]));
     }
@@ -139,7 +139,10 @@ fn module_events(module: &str, opts: &Value) -> Vec<Event> {
         }
         match (key, values.len()) {
             (_, 0) => {}
-            ("backend", n) if n > 1 => backends = values,
+            ("backend", n) if n > 1 => {
+                values.sort();
+                backends = values;
+            }
             _ => {
                 single.params.insert(key.to_owned(), Param::Str(values.swap_remove(0)));
             }

@@ -114,7 +114,7 @@ impl Report {
 
     /// The bytes of the report file: pretty JSON and a final newline.
     pub fn file_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(&self.to_json()).expect("a report always encodes");
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a report always encodes");
         bytes.push(b'\n');
         bytes
     }
