@@ -5,7 +5,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export REBAR_OFFLINE := 1
 export REBAR_COLOR := none
 
-.PHONY: all deps build demo test test-rust test-erlang lint fmt clean
+.PHONY: all deps build demo test test-rust test-erlang lint fmt bench clean
 
 all: build
 
@@ -35,6 +35,10 @@ lint: deps
 
 fmt:
 	cargo fmt --all
+
+# Benchmarks print numbers; they are not tests. Writes BENCHMARKS.md.
+bench: build
+	cargo bench --locked -q -p mongoose_system_metrics_core --bench cycle | grep '^|' | escript scripts/bench.escript
 
 clean:
 	cargo clean

@@ -18,7 +18,6 @@
 
 -define(SCOPE, mongoose_system_metrics_pg).
 -define(GROUP, service_mongoose_system_metrics).
--define(LAST_REPORT, {?MODULE, last_report}).
 
 -type gathered() :: #{facts := mongoose_system_metrics_facts:facts(),
                       identity := identity() | undefined,
@@ -113,13 +112,14 @@ last_report_elsewhere() ->
         _ -> undefined
     end.
 
-%% @doc Remembers that `Node' reported for the cluster at `At'.
+%% @doc Remembers that `Node' reported for the cluster at `At'. (In the application
+%% environment: a persistent term would make every cycle cost a global literal sweep.)
 -spec remember_report(integer(), node()) -> ok.
 remember_report(At, Node) ->
-    persistent_term:put(?LAST_REPORT, {At, Node}).
+    application:set_env(mongoose_system_metrics, last_cluster_report, {At, Node}).
 
 last_report() ->
-    persistent_term:get(?LAST_REPORT, none).
+    application:get_env(mongoose_system_metrics, last_cluster_report, none).
 
 own_identity() ->
     case catch service_mongoose_system_metrics_nif:identity() of
