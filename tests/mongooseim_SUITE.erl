@@ -26,6 +26,7 @@ all() ->
      stanza_counts_from_exometer,
      no_instrumentation_no_stanza_counts,
      a_failing_mongooseim_call_leaves_out_only_its_fact,
+     broken_modules_and_listeners_are_left_out_not_guessed,
      odd_values_in_module_options_never_lose_the_report,
      the_client_id_is_mongooseims_cluster_id,
      started_as_mongooseim_starts_it,
@@ -197,7 +198,8 @@ cluster_event_from_cets(Config) ->
                   {<<"comp2.localhost">>, call(?config(peer, Config), erlang, node, [])},
                   {<<"comp3.localhost">>, Other}],
     Report = report(Config, mim_config(#{}),
-                    [{components, Components}, {cets_joined, ['mim1@a', Other, 'mim3@c']},
+                    [{components, Components}, {cets_nodes, ['mim1@a', Other, 'mim3@c', 'mim4@d']},
+                     {cets_unavailable, ['mim4@d']},
                      {config_path, "/etc/mongooseim/mongooseim.toml"}]),
     [Cluster] = events(<<"cluster">>, Report),
     ?assertMatch(#{<<"version">> := <<"6.8.0">>, <<"component">> := 2, <<"node_number">> := 4,
@@ -240,7 +242,8 @@ listeners_give_apis_transports_and_tls_options(Config) ->
     ?assertEqual([#{<<"mode">> => <<"starttls">>, <<"module">> => <<"just_tls">>},
                   #{<<"mode">> => <<"tls">>, <<"module">> => <<"just_tls">>}],
                  events(<<"tls_option">>, Report)),
-    Bytes = term_to_binary(Report),
+    %% The events only: the report's hashes and client id are random hex.
+    Bytes = term_to_binary(maps:get(<<"events">>, Report)),
     [?assertNot(msm_test:contains(Bytes, P)) || P <- ["10.1.2.3", "5222", "tls-pass", "graphql-secret", "component-secret",
                                                       "acme", "c2s.pem"]].
 
@@ -316,6 +319,16 @@ a_failing_mongooseim_call_leaves_out_only_its_fact(Config) ->
                          <- call(Peer, mim_fixture, logs, [])],
     ?assertMatch([#{source := mongoose_system_metrics_mongooseim, reason := {error, badarg}}], Failures).
 
+broken_modules_and_listeners_are_left_out_not_guessed(Config) ->
+    %% MongooseIM's modules and listeners read as nonsense: the report says nothing of
+    %% them, rather than what the VM would guess (every loaded gen_mod, every socket).
+    {ok, Listen} = call(?config(peer, Config), gen_tcp, listen, [0, []]),
+    Report = report(Config, maps:remove({modules, <<"localhost">>}, mim_config(#{listen => not_a_list}))),
+    [?assertEqual([], events(Name, Report)) || Name <- [<<"module_with_opt">>, <<"custom_module_count">>,
+                                                         <<"transport_mechanism">>, <<"tls_option">>]],
+    ?assertMatch([_], events(<<"cluster">>, Report)),
+    call(?config(peer, Config), gen_tcp, close, [Listen]).
+
 odd_values_in_module_options_never_lose_the_report(Config) ->
     Odd = #{mod_vcard => #{backend => {weird, tuple}, host => self()},
             mod_muc => #{backend => <<255, 254>>, online_backend => make_ref()},
@@ -334,6 +347,10 @@ the_client_id_is_mongooseims_cluster_id(Config) ->
     ?assertMatch(#{<<"client_id">> := ClusterId}, Report),
     [#{<<"json">> := #{<<"client_id">> := ClusterId}}] =
         ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    %% An id MongooseIM would not make is not sent; nor is one when none is cached.
+    ok = call(?config(peer, Config), ?SERVICE, stop, []),
+    Odd = report(Config, mim_config(#{}), [{cluster_id, <<"acme-prod-eu">>}]),
+    ?assert(msm_test:is_uuid_v4(maps:get(<<"client_id">>, Odd))),
     %% Without a cached cluster id the node's own id is used.
     ok = call(?config(peer, Config), ?SERVICE, stop, []),
     ok = call(?config(peer, Config), mim_fixture, reset, []),
@@ -346,7 +363,8 @@ started_as_mongooseim_starts_it(Config) ->
     Spec = call(Peer, ?SERVICE, config_spec, []),
     ?assertMatch({section, #{<<"report">> := {option, boolean, any, [], default},
                              <<"initial_report">> := {option, integer, non_negative, [], default},
-                             <<"periodic_report">> := {option, integer, positive, [], default},
+                             <<"periodic_report">> := {option, integer, non_negative, [], default},
+                             <<"ca_bundle">> := {option, string, non_empty, [], default},
                              <<"tracking_id">> := {section, #{<<"id">> := _, <<"secret">> := _}, any, all, any, map,
                                                    [], #{}, default, when_present}},
                   any, [], any, map, [], #{}, default, when_present}, Spec),

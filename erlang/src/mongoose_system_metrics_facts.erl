@@ -41,16 +41,20 @@
 %% Whether the host's configuration enables the service, or `unknown'.
 -callback service_configured() -> boolean() | unknown.
 
-%% @doc The facts of this node: the host source's, completed by the VM's.
+%% @doc The facts of this node: the host source's, completed by the VM's. Under a host,
+%% the VM adds only what it knows as well as the host (uptime, version, node count): its
+%% guesses at modules and listeners would be wrong where the host's facts failed.
 -spec collect() -> facts().
 collect() ->
-    Host = case host_source() of
-               none -> #{};
-               Source -> guarded(Source, fun Source:facts/0)
-           end,
-    %% The VM source skips what the host gave: scanning ports or modules costs time.
-    Vm = guarded(mongoose_system_metrics_vm, fun() -> mongoose_system_metrics_vm:facts(maps:keys(Host)) end),
-    maps:merge(Vm, Host).
+    case host_source() of
+        none ->
+            guarded(mongoose_system_metrics_vm, fun mongoose_system_metrics_vm:facts/0);
+        Source ->
+            Host = guarded(Source, fun Source:facts/0),
+            Skip = [modules, listeners | maps:keys(Host)],
+            Vm = guarded(mongoose_system_metrics_vm, fun() -> mongoose_system_metrics_vm:facts(Skip) end),
+            maps:merge(Vm, Host)
+    end.
 
 %% @doc Runs each getter whose key is not in `Skip' and gathers the results into facts.
 %% A getter that crashes, or answers `undefined', leaves its fact out; a crash is logged

@@ -70,10 +70,13 @@ config_spec() ->
               <<"initial_report">> => Integer(non_negative),
               %% The spelling of the original documentation's example.
               <<"intial_report">> => Integer(non_negative),
-              <<"periodic_report">> => Integer(positive),
+              %% As the original: 0 passes the parser, and the service refuses it at start
+              %% with a logged error, instead of the whole node failing to start.
+              <<"periodic_report">> => Integer(non_negative),
               <<"tracking_id">> => section(#{<<"id">> => NonEmpty, <<"secret">> => NonEmpty}, all),
               <<"google_analytics_url">> => option(string, url),
-              <<"report_file">> => NonEmpty},
+              <<"report_file">> => NonEmpty,
+              <<"ca_bundle">> => NonEmpty},
             []).
 
 %% #section{items, validate_keys, required, validate, format_items, process, defaults,
@@ -91,9 +94,20 @@ option(Type, Validate) ->
 %% durable storage): the client id of the whole cluster.
 cluster_id() ->
     case mim(mongoose_cluster_id, get_cached_cluster_id, []) of
-        {ok, Id} when is_binary(Id) -> Id;
+        {ok, Id} when is_binary(Id) -> checked_cluster_id(Id);
         {error, _} -> undefined
     end.
+
+%% Only what MongooseIM makes: a UUID, or `ephemeral-' and a UUID. Anything else (a
+%% hand-made id could name its owner) is not sent; the node's own id is used instead.
+checked_cluster_id(<<"ephemeral-", Uuid/binary>> = Id) ->
+    case is_uuid(Uuid) of true -> Id; false -> undefined end;
+checked_cluster_id(Id) ->
+    case is_uuid(Id) of true -> Id; false -> undefined end.
+
+is_uuid(Text) ->
+    match =:= re:run(Text, "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+                     [{capture, none}]).
 
 host_types() ->
     opt(hosts) ++ opt(host_types).
@@ -104,10 +118,12 @@ domain_count() ->
         undefined -> undefined
     end.
 
-%% Per host type, the modules enabled there, each with its candidate backend options.
+%% Per host type, the modules enabled there, each with its candidate backend options. A
+%% host type whose modules are not a map is left out, not the others.
 modules() ->
-    maps:map(fun(_HostType, Modules) -> maps:map(fun backend_options/2, Modules) end,
-             mim(gen_mod, loaded_modules_with_opts, [])).
+    maps:from_list([{HostType, maps:map(fun backend_options/2, Modules)}
+                    || {HostType, Modules} <- maps:to_list(mim(gen_mod, loaded_modules_with_opts, [])),
+                       is_map(Modules)]).
 
 %% mod_event_pusher is configured per backend: its option keys are its backends.
 backend_options(mod_event_pusher, Opts) when is_map(Opts) ->
@@ -121,20 +137,35 @@ listeners() ->
     [listener(Listener) || #{module := Module} = Listener <- opt(listen), is_atom(Module)].
 
 listener(#{module := Module} = Listener) ->
-    Handlers = maps:get(handlers, Listener, []),
+    Handlers = case maps:get(handlers, Listener, []) of
+                   List when is_list(List) -> List;
+                   _ -> []
+               end,
+    Proto = case maps:get(proto, Listener, tcp) of
+                P when is_atom(P) -> P;
+                _ -> tcp
+            end,
     #{module => Module,
-      proto => maps:get(proto, Listener, tcp),
-      tls_mode => tls_mode(Listener),
+      proto => Proto,
+      tls_mode => tls(mode, Listener),
+      %% MongooseIM 6.0 to 6.3 named the TLS library (fast_tls or just_tls).
+      tls_module => tls(module, Listener),
       handlers => [H || #{module := H} <- Handlers, is_atom(H)]}.
 
-tls_mode(#{tls := #{mode := Mode}}) when is_atom(Mode) -> Mode;
-tls_mode(_) -> undefined.
+tls(Key, #{tls := Tls}) when is_map(Tls) ->
+    case maps:get(Key, Tls, undefined) of
+        Value when is_atom(Value) -> Value;
+        _ -> undefined
+    end;
+tls(_Key, _Listener) ->
+    undefined.
 
 %% Global pools, and the pools of each host type.
 outgoing_pools() ->
-    PerHostType = [Pools || HostType <- host_types(),
+    HostTypes = try host_types() catch _:_ -> [] end,
+    PerHostType = [Pools || HostType <- HostTypes,
                             {ok, Pools} <- [mim(mongoose_config, lookup_opt, [{outgoing_pools, HostType}])]],
-    [Type || Pools <- [opt(outgoing_pools) | PerHostType], #{type := Type} <- Pools, is_atom(Type)].
+    [Type || Pools <- [opt(outgoing_pools) | PerHostType], is_list(Pools), #{type := Type} <- Pools, is_atom(Type)].
 
 %% External components connected to this node (each domain once).
 components() ->
@@ -146,7 +177,10 @@ components() ->
 node_count() ->
     case opt(internal_databases) of
         #{cets := _} ->
-            members(maps:get(joined_nodes, mim(cets_status, status, [mongoose_cets_discovery])));
+            %% What discovery found, less what it cannot reach: a cheap local call
+            %% (cets_status would ask every node, without a timeout).
+            Info = mim(cets_discovery, system_info, [mongoose_cets_discovery]),
+            members(maps:get(nodes, Info) -- maps:get(unavailable_nodes, Info, []));
         #{mnesia := _} ->
             members(mim(mnesia, system_info, [running_db_nodes]));
         _ ->
