@@ -12,7 +12,7 @@
 %% `tls_mode', `tls_module', `handlers'), `outgoing_pools', `components', `config_file'.
 -module(mongoose_system_metrics_facts).
 
--export([collect/0, gather/3, host_source/0, is_configured/0, mark_configured/1]).
+-export([collect/0, gather/3, host_source/0, is_configured/0, mark_configured/1, log_once/1]).
 
 -define(MONGOOSEIM_ADAPTER, mongoose_system_metrics_mongooseim).
 
@@ -128,6 +128,8 @@ failed(Source, Why) ->
     log_once(#{what => system_metrics_facts_failed, source => Source, reason => Why}),
     #{}.
 
+%% @doc Logs a warning the first time this exact report is seen on this node.
+-spec log_once(logger:report()) -> ok.
 log_once(Report) ->
     Key = {?MODULE, logged, Report},
     case persistent_term:get(Key, false) of

@@ -371,16 +371,24 @@ start_cycle(Why, Waiting, #state{periodic_report = Periodic} = State) ->
         false ->
             follow(Identity),
             case core(fun() -> service_mongoose_system_metrics_nif:report_now(Facts) end) of
+                {ok, Ref, Dropped} ->
+                    [mongoose_system_metrics_facts:log_once(#{what => system_metrics_fact_left_out,
+                                                              fact => Fact, text => Text})
+                     || {Fact, Text} <- Dropped],
+                    cycle_started(Ref, Waiting, Now, Identity, State);
                 {ok, Ref} ->
-                    Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
-                    State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting,
-                                               started_ms = Now, identity = Identity}};
+                    cycle_started(Ref, Waiting, Now, Identity, State);
                 {error, Reason} ->
                     log(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
                     reply_all(Waiting, {error, Reason}),
                     State
             end
     end.
+
+cycle_started(Ref, Waiting, Now, Identity, State) ->
+    Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
+    State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting,
+                               started_ms = Now, identity = Identity}}.
 
 %% The oldest identity of the cluster becomes this node's too, and is kept.
 follow(undefined) ->

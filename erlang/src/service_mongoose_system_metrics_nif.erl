@@ -65,7 +65,9 @@ start(_ConfigurationOrArgument) ->
 stop() ->
     erlang:nif_error(nif_not_loaded).
 
--spec report_now(map()) -> {ok, reference()} | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+%% Bad facts are left out and named: {ok, Ref, [{Fact, Why}]}.
+-spec report_now(map()) -> {ok, reference()} | {ok, reference(), [{atom() | binary(), binary()}]}
+                         | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
 report_now(_Facts) ->
     erlang:nif_error(nif_not_loaded).
 

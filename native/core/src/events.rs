@@ -49,7 +49,8 @@ impl Event {
 }
 
 const ENABLED: &str = "enabled";
-const C2S_LISTENER: &str = "mongoose_c2s_listener";
+/// Client listeners: MongooseIM 6.1 and later, and 6.0.
+const C2S_LISTENERS: [&str; 2] = ["mongoose_c2s_listener", "ejabberd_c2s"];
 
 /// Stanza counter totals of the last report, by stanza type: the base of increments.
 pub type StanzaTotals = BTreeMap<String, u64>;
@@ -268,7 +269,7 @@ fn transports(listeners: &[Listener]) -> BTreeSet<&'static str> {
 
 /// A TCP listener that serves clients: a c2s listener, or one the VM cannot name.
 fn is_client_listener(listener: &Listener) -> bool {
-    listener.proto == "tcp" && listener.module.as_deref().is_none_or(|m| m == C2S_LISTENER)
+    listener.proto == "tcp" && listener.module.as_deref().is_none_or(|m| C2S_LISTENERS.contains(&m))
 }
 
 fn enabled_set(name: &str, keys: BTreeSet<&str>) -> Option<Event> {

@@ -108,67 +108,99 @@ pub const FACT_NAMES: [&str; 13] = [
 
 const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
 
-/// Checks and types a facts map.
+/// Checks and types a facts map, refusing it at the first bad fact (for callers that
+/// want to know at once, like tests with hand-made facts).
 ///
 /// # Errors
 /// [`FactsError`] for the first fact that is unknown or has the wrong shape.
 pub fn parse(value: &Value) -> Result<Facts, FactsError> {
+    parse_with(value, false).map(|(facts, _)| facts)
+}
+
+/// Checks and types a facts map, leaving out each bad fact (and each bad fact of a
+/// cluster member) and naming it: one odd value never costs the whole report.
+///
+/// # Errors
+/// When the facts are not a map at all.
+pub fn parse_lenient(value: &Value) -> Result<(Facts, Vec<FactsError>), FactsError> {
+    parse_with(value, true)
+}
+
+fn parse_with(value: &Value, lenient: bool) -> Result<(Facts, Vec<FactsError>), FactsError> {
     let Value::Map(pairs) = value else {
-        return Err(error("facts", format!("facts must be a map, got {}", value.render())));
+        return Err(error("facts", format!("facts must be a map, got {}", value.kind())));
     };
     let mut facts = Facts::default();
+    let mut dropped = Vec::new();
     for (key, val) in pairs {
-        let name = key.name().unwrap_or_else(|| key.render());
-        let bad =
-            |expected: &str| error(&name, format!("fact {name} = {}: expected {expected}", val.render()));
-        match name.as_str() {
-            "uptime_ms" => facts.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
-            "version" => facts.version = Some(val.name().ok_or_else(|| bad("a string"))?),
-            "node_count" => {
-                facts.node_count =
-                    Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
-            }
-            "host_types" => match val {
-                Value::List(items) => facts.host_type_count = Some(items.len() as u64),
-                _ => return Err(bad("a list of host types")),
-            },
-            "domain_count" => {
-                facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?)
-            }
-            "modules" => {
-                facts.modules = Some(modules(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
-            }
-            "listeners" => facts.listeners = Some(listeners(&name, val)?),
-            "outgoing_pools" => {
-                facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
-            }
-            "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
-            "config_file" => facts.config_file = Some(val.text().ok_or_else(|| bad("a file path string"))?),
-            "cluster" => facts.cluster = Some(cluster(&name, val)?),
-            "client_id" => {
-                let safe = |t: &String| {
-                    !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                };
-                facts.client_id = Some(
-                    val.text()
-                        .filter(safe)
-                        .ok_or_else(|| bad("an id of at most 64 letters, digits and '-'"))?,
-                )
-            }
-            "stanza_counts" => {
-                let expected =
-                    format!("#{{StanzaType => Total}} with stanza types {}", known::STANZA_TYPES.join(", "));
-                facts.stanza_counts = Some(stanza_counts(val).ok_or_else(|| bad(&expected))?)
-            }
-            _ => {
-                return Err(error(
-                    &name,
-                    format!("unknown fact {}; the facts are {}", key.render(), FACT_NAMES.join(", ")),
-                ))
-            }
+        match apply(&mut facts, key, val, lenient) {
+            Ok(more) => dropped.extend(more),
+            Err(e) if lenient => dropped.push(e),
+            Err(e) => return Err(e),
         }
     }
-    Ok(facts)
+    Ok((facts, dropped))
+}
+
+/// Reads one fact into `facts`; a cluster's member facts may drop some of their own.
+fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<Vec<FactsError>, FactsError> {
+    let name = key.name().unwrap_or_else(|| key.kind());
+    let bad = |expected: &str| error(&name, format!("fact {name} = {}: expected {expected}", describe(val)));
+    match name.as_str() {
+        "uptime_ms" => facts.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+        "version" => facts.version = Some(val.name().ok_or_else(|| bad("a string"))?),
+        "node_count" => {
+            facts.node_count = Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
+        }
+        "host_types" => match val {
+            Value::List(items) => facts.host_type_count = Some(items.len() as u64),
+            _ => return Err(bad("a list of host types")),
+        },
+        "domain_count" => facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+        "modules" => {
+            facts.modules = Some(modules(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
+        }
+        "listeners" => facts.listeners = Some(listeners(&name, val)?),
+        "outgoing_pools" => {
+            facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
+        }
+        "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+        "config_file" => facts.config_file = Some(val.name().ok_or_else(|| bad("a file path string"))?),
+        "cluster" => {
+            let (cluster, dropped) = cluster(&name, val, lenient)?;
+            facts.cluster = Some(cluster);
+            return Ok(dropped);
+        }
+        "client_id" => {
+            let safe = |t: &String| {
+                !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            facts.client_id = Some(
+                val.text().filter(safe).ok_or_else(|| bad("an id of at most 64 letters, digits and '-'"))?,
+            )
+        }
+        "stanza_counts" => {
+            let expected =
+                format!("#{{StanzaType => Total}} with stanza types {}", known::STANZA_TYPES.join(", "));
+            facts.stanza_counts = Some(stanza_counts(val).ok_or_else(|| bad(&expected))?)
+        }
+        _ => {
+            return Err(error(
+                &name,
+                format!("unknown fact {}; the facts are {}", describe(key), FACT_NAMES.join(", ")),
+            ))
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// A value for an error message: scalars as they are, anything else by its shape only,
+/// since facts can hold private values (module options may hold passwords).
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Atom(_) | Value::Integer(_) | Value::Float(_) => value.render(),
+        other => other.kind(),
+    }
 }
 
 fn count(value: &Value) -> Option<u64> {
@@ -223,20 +255,25 @@ fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
 }
 
 /// `#{members := [Facts], unreachable := N}`; a member's facts hold no cluster of their own.
-fn cluster(name: &str, value: &Value) -> Result<Cluster, FactsError> {
+fn cluster(name: &str, value: &Value, lenient: bool) -> Result<(Cluster, Vec<FactsError>), FactsError> {
     let bad = |what: &str| error(name, format!("fact {name}: {what}"));
     let Value::Map(pairs) = value else {
         return Err(bad("expected #{members => [Facts], unreachable => N}"));
     };
     let mut cluster = Cluster::default();
+    let mut dropped = Vec::new();
     for (key, val) in pairs {
         match (key.name().as_deref(), val) {
             (Some("members"), Value::List(members)) => {
-                for member in members {
-                    let facts = parse(member)?;
-                    if facts.cluster.is_some() {
+                for (i, member) in members.iter().enumerate() {
+                    let (mut facts, more) = parse_with(member, lenient)?;
+                    if facts.cluster.take().is_some() && !lenient {
                         return Err(bad("a member's facts cannot hold a cluster"));
                     }
+                    dropped.extend(
+                        more.into_iter()
+                            .map(|e| FactsError { message: format!("member {i}: {}", e.message), ..e }),
+                    );
                     cluster.members.push(facts);
                 }
             }
@@ -247,7 +284,7 @@ fn cluster(name: &str, value: &Value) -> Result<Cluster, FactsError> {
             _ => return Err(bad("expected the keys members and unreachable")),
         }
     }
-    Ok(cluster)
+    Ok((cluster, dropped))
 }
 
 fn listeners(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {
@@ -347,9 +384,44 @@ mod tests {
     }
 
     #[test]
+    fn leniently_a_bad_fact_is_left_out_and_named_and_the_rest_kept() {
+        let value = Value::Map(vec![
+            (Value::atom("uptime_ms"), Value::Integer(5)),
+            (Value::atom("node_count"), Value::Integer(0)),
+            (Value::atom("colour"), Value::atom("blue")),
+            (
+                Value::atom("cluster"),
+                Value::Map(vec![
+                    (
+                        Value::atom("members"),
+                        Value::List(vec![Value::Map(vec![
+                            (Value::atom("components"), Value::Integer(2)),
+                            (Value::atom("version"), Value::Integer(7)),
+                        ])]),
+                    ),
+                    (Value::atom("unreachable"), Value::Integer(0)),
+                ]),
+            ),
+        ]);
+        let (facts, dropped) = parse_lenient(&value).unwrap();
+        assert_eq!((facts.uptime_ms, facts.node_count), (Some(5), None));
+        assert_eq!(facts.cluster.unwrap().members[0].components, Some(2));
+        let names: Vec<&str> = dropped.iter().map(|e| e.fact.as_str()).collect();
+        assert_eq!(names, ["node_count", "colour", "version"]);
+        assert!(dropped[2].message.starts_with("member 0: fact version = 7"));
+        assert!(parse(&value).is_err(), "the strict reading refuses the same facts");
+        assert!(parse_lenient(&Value::List(vec![])).is_err());
+    }
+
+    #[test]
     fn bad_facts_are_named() {
         let cases: Vec<(&str, Value, &str)> = vec![
             ("uptime_ms", Value::Integer(-5), "fact uptime_ms = -5: expected a non-negative integer"),
+            (
+                "modules",
+                Value::List(vec![Value::binary("password=hunter2")]),
+                "fact modules = a list of 1 elements",
+            ),
             ("node_count", Value::Integer(0), "fact node_count = 0: expected a positive integer"),
             ("host_types", Value::Integer(1), "expected a list of host types"),
             ("modules", Value::List(vec![]), "expected #{HostType => #{Module => Opts}}"),

@@ -38,6 +38,7 @@ pub const MODULES: &[&str] = &[
     "mod_global_distrib_utils",
     "mod_http_upload",
     "mod_inbox",
+    "mod_jingle_sip",
     "mod_keystore",
     "mod_last",
     "mod_mam",
@@ -56,6 +57,7 @@ pub const MODULES: &[&str] = &[
     "mod_mam_rdbms_arch_async",
     "mod_mam_rdbms_prefs",
     "mod_mam_rdbms_user",
+    "mod_mam_riak_timed_arch_yz",
     "mod_muc",
     "mod_muc_light",
     "mod_muc_light_cache",
@@ -84,8 +86,11 @@ pub const MODULES: &[&str] = &[
     "mod_websockets",
 ];
 
-/// HTTP handlers of the open-source product, reported by `http_api`.
+/// HTTP handlers of the open-source product, reported by `http_api` (`mod_bosh` and
+/// `mod_websockets` were their names up to MongooseIM 6.4).
 pub const HTTP_APIS: &[&str] = &[
+    "mod_bosh",
+    "mod_websockets",
     "mongoose_admin_api",
     "mongoose_bosh_handler",
     "mongoose_client_api",
@@ -196,6 +201,7 @@ mod tests {
         "mod_mam_rdbms_arch_async",
         "mod_mam_rdbms_prefs",
         "mod_mam_rdbms_user",
+        "mod_mam_riak_timed_arch_yz",
         "mod_muc",
         "mod_muc_light",
         "mod_muc_light_cache",
@@ -223,7 +229,8 @@ mod tests {
     ];
 
     /// Open-source modules of earlier MongooseIM releases, kept for nodes that still run them.
-    const EARLIER_MODULES: &[&str] = &["mod_bosh", "mod_muc_log", "mod_websockets"];
+    const EARLIER_MODULES: &[&str] =
+        &["mod_bosh", "mod_jingle_sip", "mod_mam_riak_timed_arch_yz", "mod_muc_log", "mod_websockets"];
 
     /// HTTP handlers of MongooseIM 6.8.0 (`-behaviour(mongoose_http_handler)`), and the
     /// REST APIs of earlier releases.
@@ -233,7 +240,8 @@ mod tests {
         "mongoose_prometheus_handler",
         "mongoose_websocket_handler",
     ];
-    const EARLIER_HTTP_APIS: &[&str] = &["mongoose_admin_api", "mongoose_client_api"];
+    const EARLIER_HTTP_APIS: &[&str] =
+        &["mod_bosh", "mod_websockets", "mongoose_admin_api", "mongoose_client_api"];
 
     #[test]
     fn modules_cover_mongooseim_6_8_and_nothing_else() {

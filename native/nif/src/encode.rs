@@ -100,6 +100,15 @@ pub fn facts_error<'a>(env: Env<'a>, error: &FactsError) -> Term<'a> {
     (atoms::error(), (atoms::invalid_fact(), fact, error.message.as_str())).encode(env)
 }
 
+/// `[{Fact, Why}]`: the facts left out.
+pub fn dropped_facts<'a>(env: Env<'a>, dropped: &[FactsError]) -> Term<'a> {
+    dropped
+        .iter()
+        .map(|e| (existing_atom_or_binary(env, &e.fact), e.message.as_str()).encode(env))
+        .collect::<Vec<Term>>()
+        .encode(env)
+}
+
 /// An option key as it was given: an atom stays an atom, anything else a binary.
 fn key<'a>(env: Env<'a>, key: &Value) -> Term<'a> {
     match key {

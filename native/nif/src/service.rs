@@ -108,10 +108,11 @@ fn stop() -> rustler::Atom {
 }
 
 /// Starts a cycle with these facts; `{ok, Ref}` at once, the result later as a message.
+/// Bad facts are left out, and named: `{ok, Ref, [{Fact, Why}]}`.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
-    let facts = match facts::parse(&decode::value(facts)) {
-        Ok(facts) => facts,
+    let (facts, dropped) = match facts::parse_lenient(&decode::value(facts)) {
+        Ok(parsed) => parsed,
         Err(e) => return encode::facts_error(env, &e),
     };
     let Some(reporter) = current() else {
@@ -135,9 +136,10 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
             (atoms::mongoose_system_metrics_report(), saved_reference.load(e), encode::cycle(e, &cycle))
         });
     });
-    match spawned {
-        Ok(()) => (atoms::ok(), reference).encode(env),
-        Err(why) => (atoms::error(), (atoms::runtime_unavailable(), why)).encode(env),
+    match (spawned, dropped.is_empty()) {
+        (Ok(()), true) => (atoms::ok(), reference).encode(env),
+        (Ok(()), false) => (atoms::ok(), reference, encode::dropped_facts(env, &dropped)).encode(env),
+        (Err(why), _) => (atoms::error(), (atoms::runtime_unavailable(), why)).encode(env),
     }
 }
 
@@ -145,8 +147,8 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
 /// `{mongoose_system_metrics_validation, Ref, {ok, [Validation]} | {error, Why}}`.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn validate<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
-    let facts = match facts::parse(&decode::value(facts)) {
-        Ok(facts) => facts,
+    let facts = match facts::parse_lenient(&decode::value(facts)) {
+        Ok((facts, _dropped)) => facts,
         Err(e) => return encode::facts_error(env, &e),
     };
     let Some(reporter) = current() else {
@@ -175,8 +177,8 @@ fn validate<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
 /// The report a cycle would send now for these facts; sends and writes nothing.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn preview<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
-    let facts = match facts::parse(&decode::value(facts)) {
-        Ok(facts) => facts,
+    let facts = match facts::parse_lenient(&decode::value(facts)) {
+        Ok((facts, _dropped)) => facts,
         Err(e) => return encode::facts_error(env, &e),
     };
     match current() {
