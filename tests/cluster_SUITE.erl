@@ -1,7 +1,8 @@
 %% @doc Clusters of real nodes (OTP `peer', connected over Erlang distribution): one
 %% client id and one report per period for the whole cluster, with its summed facts;
 %% fail-over when the reporting node stops or dies; a late joiner adopts the cluster's
-%% id; a restart of every node keeps it.
+%% id; a restart of every node keeps it; stanza increments are counted node by node, so
+%% neither a hand-over nor a node leaving distorts them.
 -module(cluster_SUITE).
 -compile([export_all, nowarn_export_all]).
 
@@ -17,7 +18,8 @@ all() ->
      the_next_node_takes_over_when_the_reporter_dies,
      a_slow_member_is_left_out_and_counted,
      a_node_that_joins_late_adopts_the_cluster_s_id,
-     a_restart_of_every_node_keeps_the_id].
+     a_restart_of_every_node_keeps_the_id,
+     increments_survive_a_hand_over_and_a_node_leaving].
 
 init_per_suite(Config) ->
     [{fixtures, msm_test:compile_fixtures(Config, "cluster_fixtures")} | Config].
@@ -167,3 +169,38 @@ a_restart_of_every_node_keeps_the_id(Config) ->
     erase(started),
     [{A2, _}, {B2, _}, {C2, _}] = [start_node(Config, I) || I <- [1, 2, 3]],
     ?assertEqual([ClusterId], lists:usort([client_id(P) || P <- [A2, B2, C2]])).
+
+%% {Total, Increment} of sent messages in each report, in order.
+messages_sent(Requests) ->
+    [{Total, Increment}
+     || #{<<"json">> := #{<<"events">> := Events}} <- Requests,
+        #{<<"name">> := <<"xmpp_stanza_count">>,
+          <<"params">> := #{<<"stanza_type">> := <<"xmppMessageSent">>,
+                            <<"total">> := Total, <<"increment">> := Increment}} <- Events].
+
+%% The reports once the total changed from `Before': the first shows the increment, the
+%% others none.
+after_change(Before, Requests) ->
+    lists:dropwhile(fun({Total, _}) -> Total =:= Before end, messages_sent(Requests)).
+
+increments_survive_a_hand_over_and_a_node_leaving(Config) ->
+    [{A, _}, _, {C, _}] = three_nodes(Config),
+    timer:sleep(2 * ?PERIOD),
+    ?assertMatch([{30, 0} | _], lists:reverse(messages_sent(requests(Config)))),
+    %% Node c sends five more messages: the cluster's increment is five.
+    ok = peer:call(C, application, set_env, [mongoose_system_metrics, messages_sent, 15]),
+    timer:sleep(3 * ?PERIOD),
+    ?assertMatch([{35, 5}, {35, 0} | _], after_change(30, requests(Config))),
+    %% The reporter leaves; b takes over with the baseline a announced. The cluster's
+    %% total falls by a's ten, yet nobody's counter was reset: the increment is 0, not 25.
+    ok = peer:call(A, ?SERVICE, stop, []),
+    Stopped = os:system_time(millisecond),
+    timer:sleep(3 * ?PERIOD),
+    After = [R || #{<<"received_ms">> := T} = R <- requests(Config), T > Stopped],
+    ?assertMatch([{25, 0}, {25, 0} | _], messages_sent(After)),
+    ?assertEqual([{25, 0}], lists:usort(messages_sent(After))),
+    %% Node c restarts its counter and has sent two since: the increment is those two.
+    ok = peer:call(C, application, set_env, [mongoose_system_metrics, messages_sent, 2]),
+    timer:sleep(3 * ?PERIOD),
+    Later = [R || #{<<"received_ms">> := T} = R <- requests(Config), T > Stopped],
+    ?assertMatch([{12, 2}, {12, 0} | _], after_change(25, Later)).

@@ -65,7 +65,7 @@ nodes_with_service() ->
 %% `Timeout' milliseconds are left out and counted.
 -spec gather(non_neg_integer()) -> gathered().
 gather(Timeout) ->
-    Local = mongoose_system_metrics_facts:collect(),
+    Local = own_facts(),
     Others = [N || N <- nodes_with_service(), N =/= node()],
     Answers = erpc:multicall(Others, ?MODULE, member_info, [], Timeout),
     Infos = [Info || {ok, #{facts := _} = Info} <- Answers],
@@ -88,7 +88,7 @@ gather(Timeout) ->
 -spec member_info() -> #{facts := mongoose_system_metrics_facts:facts(),
                          identity => identity(), last_report := {integer(), node()} | none}.
 member_info() ->
-    Info = #{facts => maps:remove(client_id, mongoose_system_metrics_facts:collect()),
+    Info = #{facts => maps:remove(client_id, own_facts()),
              last_report => last_report()},
     case own_identity() of
         [Identity] -> Info#{identity => Identity};
@@ -120,6 +120,11 @@ remember_report(At, Node) ->
 
 last_report() ->
     application:get_env(mongoose_system_metrics, last_cluster_report, none).
+
+%% The node's name goes with its facts, to match its stanza counters from one report to
+%% the next; it is never reported.
+own_facts() ->
+    (mongoose_system_metrics_facts:collect())#{node => atom_to_binary(node())}.
 
 own_identity() ->
     case catch service_mongoose_system_metrics_nif:identity() of

@@ -25,7 +25,9 @@
                    listeners => [listener()],
                    outgoing_pools => [atom()],
                    components => non_neg_integer(),
-                   config_file => string() | binary()}.
+                   stanza_counts => #{atom() | binary() => non_neg_integer()},
+                   config_file => string() | binary(),
+                   node => binary()}.
 -type listener() :: #{module => module() | undefined,
                       proto := tcp | udp,
                       tls_mode => tls | starttls | starttls_required | undefined,

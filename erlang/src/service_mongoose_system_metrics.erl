@@ -242,10 +242,14 @@ handle_info({mongoose_system_metrics_report, Ref, Result},
     _ = erlang:cancel_timer(Watchdog),
     Outcome = outcome(Result),
     case Outcome of
-        {ok, Report} ->
+        {ok, _Report} ->
+            Baseline = case core(fun service_mongoose_system_metrics_nif:baseline/0) of
+                           {ok, B} -> B;
+                           {error, _} -> #{}
+                       end,
             mongoose_system_metrics_cluster:announce(#{at => Cycle#cycle.started_ms,
                                                        identity => Cycle#cycle.identity,
-                                                       stanza_totals => stanza_totals(Report)});
+                                                       stanza_totals => Baseline});
         {error, _} ->
             ok
     end,
@@ -402,11 +406,6 @@ follow(Identity) ->
 arm(Ms, #state{timer = Timer} = State) ->
     _ = erlang:cancel_timer(Timer),
     State#state{timer = erlang:send_after(Ms, self(), cycle_due)}.
-
-stanza_totals(#{<<"events">> := Events}) ->
-    maps:from_list([{binary_to_atom(Type), Total}
-                    || #{<<"name">> := <<"xmpp_stanza_count">>,
-                         <<"params">> := #{<<"stanza_type">> := Type, <<"total">> := Total}} <- Events]).
 
 outcome({ok, Report, FileResult}) ->
     log_failures(Report),

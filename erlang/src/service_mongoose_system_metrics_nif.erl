@@ -11,7 +11,7 @@
 -module(service_mongoose_system_metrics_nif).
 
 -export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0,
-         identity/0, follow/1, ping/0]).
+         identity/0, follow/1, baseline/0, ping/0]).
 
 -on_load(load/0).
 
@@ -86,7 +86,12 @@ validate(_Facts) ->
 identity() ->
     erlang:nif_error(nif_not_loaded).
 
-%% Takes on the cluster's identity (when given) and stanza totals.
+%% Each node's stanza totals at the last report.
+-spec baseline() -> {ok, #{binary() => #{binary() => non_neg_integer()}}} | {error, not_started}.
+baseline() ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Takes on the cluster's identity (when given) and each node's stanza totals.
 -spec follow(#{client_id => binary(), created_ms => non_neg_integer(), stanza_totals => map()}) ->
           ok | {error, not_started | binary()}.
 follow(_State) ->

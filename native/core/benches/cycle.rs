@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use mongoose_system_metrics_core::events::StanzaTotals;
+use mongoose_system_metrics_core::events::StanzaBaseline;
 use mongoose_system_metrics_core::value::Value;
 use mongoose_system_metrics_core::{aggregate, atomic_file, events, facts, ga4, limits, report};
 
@@ -109,10 +109,10 @@ fn main() {
     let build = measure_with(
         runs,
         || parsed.clone(),
-        |facts| limits::enforce(events::build(&aggregate::merge(facts), &StanzaTotals::new())),
+        |facts| limits::enforce(events::build(&aggregate::merge(facts), &StanzaBaseline::new())),
     );
     let (built, adjustments) =
-        limits::enforce(events::build(&aggregate::merge(parsed.clone()), &StanzaTotals::new()));
+        limits::enforce(events::build(&aggregate::merge(parsed.clone()), &StanzaBaseline::new()));
     let encode = measure(runs, || ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", &built));
     let bodies = ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", &built);
     let the_report = report::Report::new("cid", built.clone(), adjustments, vec![]);

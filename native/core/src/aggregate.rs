@@ -11,9 +11,13 @@ use std::collections::BTreeMap;
 
 use crate::facts::{Facts, HostTypeModules};
 
-/// The facts of the whole cluster, or `facts` as they are when they hold no cluster.
+/// The facts of the whole cluster, or `facts` as they are when they hold no cluster; in
+/// both, each node's stanza totals kept apart, for increments node by node.
 pub fn merge(mut facts: Facts) -> Facts {
-    let Some(cluster) = facts.cluster.take() else { return facts };
+    let Some(cluster) = facts.cluster.take() else {
+        facts.stanza_by_node = by_node(std::slice::from_ref(&facts));
+        return facts;
+    };
     let members = cluster.members.len() as u64;
     let mut all = vec![facts];
     all.extend(cluster.members);
@@ -37,7 +41,14 @@ pub fn merge(mut facts: Facts) -> Facts {
         stanza_counts: stanzas(&all),
         cluster: None,
         unreachable_nodes: Some(cluster.unreachable),
+        node: all[0].node.clone(),
+        stanza_by_node: by_node(&all),
     }
+}
+
+/// Each node's stanza totals, by its name ("" for a node that gives none).
+fn by_node(all: &[Facts]) -> Vec<(String, BTreeMap<String, u64>)> {
+    all.iter().filter_map(|f| Some((f.node.clone().unwrap_or_default(), f.stanza_counts.clone()?))).collect()
 }
 
 /// Every distinct version, comma-separated, in order of first appearance.
@@ -124,9 +135,11 @@ mod tests {
     }
 
     #[test]
-    fn facts_without_a_cluster_are_unchanged() {
+    fn facts_without_a_cluster_are_unchanged_but_for_the_stanzas_by_node() {
         let facts = node(1, "6.8.0", 1, 1);
-        assert_eq!(merge(facts.clone()), facts);
+        let merged = merge(facts.clone());
+        assert_eq!(merged.stanza_by_node, [(String::new(), facts.stanza_counts.clone().unwrap())]);
+        assert_eq!(Facts { stanza_by_node: vec![], ..merged }, facts);
     }
 
     #[test]

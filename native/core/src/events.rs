@@ -52,12 +52,15 @@ const ENABLED: &str = "enabled";
 /// Client listeners: MongooseIM 6.1 and later, and 6.0.
 const C2S_LISTENERS: [&str; 2] = ["mongoose_c2s_listener", "ejabberd_c2s"];
 
-/// Stanza counter totals of the last report, by stanza type: the base of increments.
+/// Stanza counter totals, by stanza type.
 pub type StanzaTotals = BTreeMap<String, u64>;
 
-/// Builds the events of one report, in a fixed order; `previous` holds the stanza
-/// totals of the last report.
-pub fn build(facts: &Facts, previous: &StanzaTotals) -> Vec<Event> {
+/// Each node's stanza totals at the last report, by node name: the base of increments.
+pub type StanzaBaseline = BTreeMap<String, StanzaTotals>;
+
+/// Builds the events of one report, in a fixed order; `previous` holds each node's
+/// stanza totals at the last report.
+pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
     let mut events = Vec::new();
     if let Some(n) = facts.host_type_count {
         events.push(Event::new("host_count", [("value", n.into())]));
@@ -93,23 +96,40 @@ pub fn build(facts: &Facts, previous: &StanzaTotals) -> Vec<Event> {
         events.extend(outgoing_pools(pools));
     }
     if let Some(totals) = &facts.stanza_counts {
-        events.extend(stanza_counts(totals, previous));
+        events.extend(stanza_counts(totals, &increments(facts, previous)));
     }
     events
 }
 
-/// One event per stanza type: the total, and the increment since the last report. A
-/// total below the last one means the counter was reset (a restart): the increment is
-/// then the new total, never negative.
-fn stanza_counts(totals: &StanzaTotals, previous: &StanzaTotals) -> Vec<Event> {
+/// The growth since the last report, node by node, then summed: a node whose total fell
+/// was restarted (its counter reset) and counts from zero, never negative; a node that
+/// left or restarted changes nothing for the others.
+fn increments(facts: &Facts, previous: &StanzaBaseline) -> StanzaTotals {
+    let own = facts.stanza_counts.clone().map(|t| vec![(facts.node.clone().unwrap_or_default(), t)]);
+    let by_node =
+        if facts.stanza_by_node.is_empty() { own.unwrap_or_default() } else { facts.stanza_by_node.clone() };
+    let mut sums = StanzaTotals::new();
+    for (node, totals) in &by_node {
+        for (kind, total) in totals {
+            let before = previous.get(node).and_then(|p| p.get(kind));
+            let increment = match before {
+                Some(&before) if before <= *total => total - before,
+                _ => *total,
+            };
+            *sums.entry(kind.clone()).or_default() += increment;
+        }
+    }
+    sums
+}
+
+/// One event per stanza type: the cluster's total, and its increment since the last
+/// report.
+fn stanza_counts(totals: &StanzaTotals, increments: &StanzaTotals) -> Vec<Event> {
     known::STANZA_TYPES
         .iter()
         .filter_map(|stanza_type| {
             let total = *totals.get(*stanza_type)?;
-            let increment = match previous.get(*stanza_type) {
-                Some(&before) if before <= total => total - before,
-                _ => total,
-            };
+            let increment = increments.get(*stanza_type).copied().unwrap_or(total);
             Some(Event::new(
                 "xmpp_stanza_count",
                 [
@@ -317,7 +337,7 @@ mod tests {
 
     /// A first report: no stanza totals before it.
     fn build(facts: &Facts) -> Vec<Event> {
-        super::build(facts, &StanzaTotals::new())
+        super::build(facts, &StanzaBaseline::new())
     }
 
     fn names(events: &[Event]) -> Vec<&str> {
@@ -527,7 +547,8 @@ mod tests {
             ],
             "sent in the fixed order; the first increment is the total"
         );
-        let previous = totals(&[("xmppIqSent", 5), ("xmppMessageSent", 10)]);
+        let previous: StanzaBaseline =
+            [(String::new(), totals(&[("xmppIqSent", 5), ("xmppMessageSent", 10)]))].into();
         let next = super::build(&facts(&[("xmppIqSent", 7), ("xmppMessageSent", 3)]), &previous);
         assert_eq!(
             rows(next),
@@ -537,6 +558,29 @@ mod tests {
             ],
             "a reset counter counts from zero"
         );
+    }
+
+    #[test]
+    fn increments_are_counted_node_by_node() {
+        let totals = |n: u64| -> StanzaTotals { [("xmppMessageSent".to_owned(), n)].into() };
+        let node = |name: &str, n: u64| Facts {
+            node: Some(name.into()),
+            stanza_counts: Some(totals(n)),
+            ..Facts::default()
+        };
+        let previous: StanzaBaseline = [("a".to_owned(), totals(100)), ("b".to_owned(), totals(50))].into();
+        // b restarted (its counter fell to 3), c joined with 7, a grew by 10.
+        let cluster = Facts {
+            cluster: Some(crate::facts::Cluster {
+                members: vec![node("b", 3), node("c", 7)],
+                unreachable: 0,
+            }),
+            ..node("a", 110)
+        };
+        let events = super::build(&crate::aggregate::merge(cluster), &previous);
+        let stanza = events.iter().find(|e| e.name == "xmpp_stanza_count").unwrap();
+        assert_eq!(stanza.params["total"], Param::Int(120));
+        assert_eq!(stanza.params["increment"], Param::Int(10 + 3 + 7), "never the cluster's whole total");
     }
 
     #[test]

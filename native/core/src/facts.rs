@@ -44,6 +44,11 @@ pub struct Facts {
     /// Members that did not answer, once a cluster's facts are merged
     /// ([`crate::aggregate::merge`]); never given directly.
     pub unreachable_nodes: Option<u64>,
+    /// The node the facts are of (its name, to match it from one report to the next;
+    /// never reported).
+    pub node: Option<String>,
+    /// Each node's stanza totals, once merged; never given directly.
+    pub stanza_by_node: Vec<(String, BTreeMap<String, u64>)>,
 }
 
 /// The modules enabled for one host type.
@@ -90,7 +95,7 @@ pub struct FactsError {
 }
 
 /// The fact keys, in the order facts are documented.
-pub const FACT_NAMES: [&str; 13] = [
+pub const FACT_NAMES: [&str; 14] = [
     "uptime_ms",
     "version",
     "node_count",
@@ -104,6 +109,7 @@ pub const FACT_NAMES: [&str; 13] = [
     "stanza_counts",
     "cluster",
     "client_id",
+    "node",
 ];
 
 const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
@@ -149,6 +155,7 @@ fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<V
     match name.as_str() {
         "uptime_ms" => facts.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
         "version" => facts.version = Some(val.name().ok_or_else(|| bad("a string"))?),
+        "node" => facts.node = Some(val.name().ok_or_else(|| bad("a node name"))?),
         "node_count" => {
             facts.node_count = Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
         }

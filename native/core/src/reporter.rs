@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use crate::client_id::{self, Identity};
 use crate::config::{Fault, ServiceConfig};
 use crate::delivery::{self, Policy, Validation};
-use crate::events::{self, Event, StanzaTotals};
+use crate::events::{self, Event, StanzaBaseline};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
 use crate::mode::Mode;
@@ -49,9 +49,9 @@ pub struct Reporter {
     baseline: Baseline,
 }
 
-/// The stanza totals of the last finished cycle, shared so that they outlive a restart
-/// of the reporter (the counters themselves live as long as the node).
-pub type Baseline = Arc<Mutex<StanzaTotals>>;
+/// Each node's stanza totals at the last finished cycle, shared so that they outlive a
+/// restart of the reporter (the counters themselves live as long as their node).
+pub type Baseline = Arc<Mutex<StanzaBaseline>>;
 
 impl Reporter {
     /// Starts a reporter: loads or makes the client id (blocking file I/O).
@@ -89,6 +89,11 @@ impl Reporter {
         lock(&self.identity).clone()
     }
 
+    /// Each node's stanza totals at the last report, as [`Reporter::follow`] takes them.
+    pub fn baseline(&self) -> StanzaBaseline {
+        lock(&self.baseline).clone()
+    }
+
     /// Takes on the cluster's identity and stanza totals, as the node that reported last
     /// announced them: the id is saved beside the report file (so it survives a restart
     /// of the whole cluster) and increments after a fail-over count from the cluster's
@@ -96,7 +101,7 @@ impl Reporter {
     ///
     /// # Errors
     /// Why the id could not be saved; it is used all the same.
-    pub fn follow(&self, identity: Option<Identity>, totals: Option<StanzaTotals>) -> Result<(), String> {
+    pub fn follow(&self, identity: Option<Identity>, totals: Option<StanzaBaseline>) -> Result<(), String> {
         if let Some(totals) = totals {
             *lock(&self.baseline) = totals;
         }
@@ -203,11 +208,11 @@ where
 /// then fitted to Google's limits. Also the stanza totals they count from.
 fn sendable_events(
     facts: Facts,
-    previous: &StanzaTotals,
-) -> (Vec<Event>, Vec<Adjustment>, Option<StanzaTotals>) {
+    previous: &StanzaBaseline,
+) -> (Vec<Event>, Vec<Adjustment>, Vec<(String, events::StanzaTotals)>) {
     let facts = aggregate::merge(facts);
     let (events, adjustments) = limits::enforce(events::build(&facts, previous));
-    (events, adjustments, facts.stanza_counts)
+    (events, adjustments, facts.stanza_by_node)
 }
 
 async fn run_cycle(
@@ -243,9 +248,11 @@ async fn run_cycle(
     })
     .await
     .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
-    if let Some(totals) = totals {
-        *lock(&baseline) = totals;
+    let mut baseline = lock(&baseline);
+    for (node, node_totals) in totals {
+        baseline.insert(node, node_totals);
     }
+    drop(baseline);
     (report, written.err())
 }
 

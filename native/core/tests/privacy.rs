@@ -3,9 +3,10 @@
 //! handler names, pool types, paths, version suffixes, API secrets), none of them
 //! appears in any byte of a request body, the report or the report file.
 
+use mongoose_system_metrics_core::aggregate;
 use mongoose_system_metrics_core::config::from_start_argument;
 use mongoose_system_metrics_core::delivery;
-use mongoose_system_metrics_core::events::{self, StanzaTotals};
+use mongoose_system_metrics_core::events::{self, StanzaBaseline};
 use mongoose_system_metrics_core::facts;
 use mongoose_system_metrics_core::ga4;
 use mongoose_system_metrics_core::known;
@@ -82,6 +83,8 @@ prop_compose! {
             pair("outgoing_pools", Value::List(vec![atom(&t(20)), atom("rdbms")])),
             pair("components", Value::Integer(1)),
             pair("config_file", Value::binary(&format!("/etc/{}/mongooseim.toml", t(21)))),
+            pair("node", Value::binary(&format!("mongooseim@{}", t(22)))),
+            pair("stanza_counts", Value::Map(vec![pair("xmppMessageSent", Value::Integer(4))])),
         ]);
         (facts, tokens)
     }
@@ -93,7 +96,8 @@ proptest! {
     #[test]
     fn no_private_value_leaves_the_node((facts_value, tokens) in private_facts(), secret in token()) {
         let facts = facts::parse(&facts_value).expect("well-formed facts");
-        let built = events::build(&facts, &StanzaTotals::new());
+        let facts = aggregate::merge(facts);
+        let built = events::build(&facts, &StanzaBaseline::new());
         let bodies = ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", &built);
         let tracking = Value::Map(vec![pair("id", Value::binary("G-PROPERTY1")), pair("secret", Value::binary(&secret))]);
         let argument = Value::Map(vec![pair("options", Value::Map(vec![pair("tracking_id", tracking)]))]);

@@ -2,7 +2,7 @@
 //! on plain Rust data.
 
 use mongoose_system_metrics_core::client_id::Identity;
-use mongoose_system_metrics_core::events::StanzaTotals;
+use mongoose_system_metrics_core::events::{StanzaBaseline, StanzaTotals};
 use mongoose_system_metrics_core::value::Value;
 use rustler::types::map::MapIterator;
 use rustler::types::tuple::get_tuple;
@@ -49,9 +49,10 @@ fn at_depth(term: Term, depth: usize) -> Value {
     }
 }
 
-/// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Type => Total}}`, as the
-/// reporting node of a cluster announces it; without `client_id` the identity stays.
-pub fn cluster_state(value: &Value) -> Result<(Option<Identity>, Option<StanzaTotals>), String> {
+/// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Node => #{Type => Total}}}`,
+/// as the reporting node of a cluster announces it; without `client_id` the identity
+/// stays.
+pub fn cluster_state(value: &Value) -> Result<(Option<Identity>, Option<StanzaBaseline>), String> {
     let Value::Map(pairs) = value else { return Err("expected a map".to_owned()) };
     let get = |key: &str| pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v);
     let identity = match get("client_id") {
@@ -65,18 +66,28 @@ pub fn cluster_state(value: &Value) -> Result<(Option<Identity>, Option<StanzaTo
             Some(Identity::checked(&id, created_ms).ok_or("client_id must be a UUID v4")?)
         }
     };
-    let totals = match get("stanza_totals") {
+    let baseline = match get("stanza_totals") {
         None => None,
-        Some(Value::Map(totals)) => Some(
-            totals
+        Some(Value::Map(nodes)) => Some(
+            nodes
                 .iter()
-                .map(|(k, v)| match (k.name(), v) {
-                    (Some(kind), Value::Integer(n)) if *n >= 0 => Ok((kind, *n as u64)),
-                    _ => Err("stanza_totals must map stanza types to counts".to_owned()),
+                .map(|(node, totals)| {
+                    Ok((node.name().ok_or("node names must be strings")?, totals_of(totals)?))
                 })
-                .collect::<Result<StanzaTotals, String>>()?,
+                .collect::<Result<StanzaBaseline, String>>()?,
         ),
         Some(_) => return Err("stanza_totals must be a map".to_owned()),
     };
-    Ok((identity, totals))
+    Ok((identity, baseline))
+}
+
+fn totals_of(value: &Value) -> Result<StanzaTotals, String> {
+    let Value::Map(totals) = value else { return Err("a node's stanza totals must be a map".to_owned()) };
+    totals
+        .iter()
+        .map(|(k, v)| match (k.name(), v) {
+            (Some(kind), Value::Integer(n)) if *n >= 0 => Ok((kind, *n as u64)),
+            _ => Err("stanza totals must map stanza types to counts".to_owned()),
+        })
+        .collect()
 }

@@ -200,8 +200,20 @@ fn identity(env: Env) -> Term {
     }
 }
 
+/// Each node's stanza totals at the last report: `{ok, #{Node => #{Type => Total}}}`,
+/// what the reporting node hands on to the others.
+#[rustler::nif]
+fn baseline(env: Env) -> Term {
+    match current() {
+        Some(reporter) => {
+            (atoms::ok(), encode::json(env, &serde_json::json!(reporter.baseline()))).encode(env)
+        }
+        None => (atoms::error(), atoms::not_started()).encode(env),
+    }
+}
+
 /// Takes on the cluster's identity and stanza totals:
-/// `#{client_id := Id, created_ms := Ms, stanza_totals => #{Type => Total}}`.
+/// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Node => #{Type => Total}}}`.
 /// Dirty I/O: the id is saved beside the report file.
 #[rustler::nif(schedule = "DirtyIo")]
 fn follow<'a>(env: Env<'a>, state: Term<'a>) -> Term<'a> {
