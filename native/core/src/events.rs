@@ -2,6 +2,7 @@
 //! rules: only names from [`crate::known`] leave the node; everything else is counted.
 //! Host names, domains, paths and option values never reach an event.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -10,6 +11,10 @@ use crate::facts::{Facts, Listener};
 use crate::known;
 use crate::value::Value;
 
+/// A name or value of an event: nearly always one of the fixed names of this crate,
+/// borrowed, so that a report of tens of thousands of events allocates little.
+pub type Text = Cow<'static, str>;
+
 /// A parameter value: GA4 takes strings and numbers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
@@ -17,12 +22,18 @@ pub enum Param {
     /// A count.
     Int(u64),
     /// A name or a formatted value.
-    Str(String),
+    Str(Text),
 }
 
-impl From<&str> for Param {
-    fn from(text: &str) -> Self {
-        Param::Str(text.to_owned())
+impl From<&'static str> for Param {
+    fn from(text: &'static str) -> Self {
+        Param::Str(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Param {
+    fn from(text: String) -> Self {
+        Param::Str(Cow::Owned(text))
     }
 }
 
@@ -37,14 +48,17 @@ impl From<u64> for Param {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Event {
     /// The event name, e.g. `cluster`.
-    pub name: String,
+    pub name: Text,
     /// The parameters.
-    pub params: BTreeMap<String, Param>,
+    pub params: BTreeMap<Text, Param>,
 }
 
 impl Event {
-    fn new<const N: usize>(name: &str, params: [(&str, Param); N]) -> Event {
-        Event { name: name.to_owned(), params: params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+    fn new<const N: usize>(name: &'static str, params: [(&'static str, Param); N]) -> Event {
+        Event {
+            name: Cow::Borrowed(name),
+            params: params.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)).collect(),
+        }
     }
 }
 
@@ -70,20 +84,19 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
     }
     if let Some(host_types) = &facts.modules {
         let mut custom = BTreeSet::new();
-        let mut with_opts = Vec::new();
+        // By module name, so the order reads naturally; the events of one module keep the
+        // facts' order of host types, which leave no other trace.
+        let mut by_module: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         for host_type in host_types {
             for (module, opts) in &host_type.modules {
-                if known::contains(known::MODULES, module) {
-                    with_opts.extend(module_events(module, opts));
+                if let Some(module) = known::find(known::MODULES, module) {
+                    by_module.entry(module).or_default().extend(module_events(module, opts));
                 } else {
                     custom.insert(module.as_str());
                 }
             }
         }
-        // By module name, so the order reads naturally; the sort is stable, so events of one
-        // module keep the facts' order of host types, which leave no other trace.
-        with_opts.sort_by(|a, b| a.params.get("module").cmp(&b.params.get("module")));
-        events.extend(with_opts);
+        events.extend(by_module.into_values().flatten());
         events.push(Event::new("custom_module_count", [("value", (custom.len() as u64).into())]));
     }
     events.extend(cluster(facts));
@@ -143,8 +156,8 @@ fn stanza_counts(totals: &StanzaTotals, increments: &StanzaTotals) -> Vec<Event>
 }
 
 /// The events of one module on one host type: one, or one per backend when the module
-/// has several (mod_event_pusher), so that none is lost.
-fn module_events(module: &str, opts: &Value) -> Vec<Event> {
+/// has several (mod_event_pusher), so that none is lost. `module` is a known module.
+fn module_events(module: &'static str, opts: &Value) -> Vec<Event> {
     let mut single = Event::new("module_with_opt", [("module", module.into())]);
     let mut backends = Vec::new();
     for (key, allowed) in [
@@ -152,9 +165,9 @@ fn module_events(module: &str, opts: &Value) -> Vec<Event> {
         ("online_backend", known::BACKENDS),
         ("api_version", known::API_VERSIONS),
     ] {
-        let mut values: Vec<String> = Vec::new();
-        for value in options(opts, key).filter_map(Value::name) {
-            if known::contains(allowed, &value) && !values.contains(&value) {
+        let mut values: Vec<&'static str> = Vec::new();
+        for value in options(opts, key).filter_map(|v| known_name(v, allowed)) {
+            if !values.contains(&value) {
                 values.push(value);
             }
         }
@@ -165,7 +178,7 @@ fn module_events(module: &str, opts: &Value) -> Vec<Event> {
                 backends = values;
             }
             _ => {
-                single.params.insert(key.to_owned(), Param::Str(values.swap_remove(0)));
+                single.params.insert(Cow::Borrowed(key), values[0].into());
             }
         }
     }
@@ -176,46 +189,57 @@ fn module_events(module: &str, opts: &Value) -> Vec<Event> {
         .into_iter()
         .map(|backend| {
             let mut event = single.clone();
-            event.params.insert("backend".to_owned(), Param::Str(backend));
+            event.params.insert(Cow::Borrowed("backend"), backend.into());
             event
         })
         .collect()
 }
 
+/// The name `value` gives, as spelt in the sorted list `allowed`, when it is there.
+fn known_name(value: &Value, allowed: &[&'static str]) -> Option<&'static str> {
+    match value {
+        Value::Atom(name) => known::find(allowed, name),
+        other => known::find(allowed, &other.name()?),
+    }
+}
+
 /// Every value of an option of a module, from a map or a proplist (where a key may
 /// repeat, as in `config_metrics/1` results); anything odd reads as absent.
-fn options<'a>(opts: &'a Value, key: &'a str) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
-    match opts {
-        Value::Map(pairs) => Box::new(pairs.iter().filter(move |(k, _)| k.is_atom(key)).map(|(_, v)| v)),
-        Value::List(items) => Box::new(items.iter().filter_map(move |item| match item {
-            Value::Tuple(kv) if kv.len() == 2 && kv[0].is_atom(key) => Some(&kv[1]),
-            _ => None,
-        })),
-        _ => Box::new(std::iter::empty()),
-    }
+fn options<'a>(opts: &'a Value, key: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    let (pairs, items): (&[(Value, Value)], &[Value]) = match opts {
+        Value::Map(pairs) => (pairs, &[]),
+        Value::List(items) => (&[], items),
+        _ => (&[], &[]),
+    };
+    let from_map = pairs.iter().filter(move |(k, _)| k.is_atom(key)).map(|(_, v)| v);
+    let from_list = items.iter().filter_map(move |item| match item {
+        Value::Tuple(kv) if kv.len() == 2 && kv[0].is_atom(key) => Some(&kv[1]),
+        _ => None,
+    });
+    from_map.chain(from_list)
 }
 
 fn cluster(facts: &Facts) -> Option<Event> {
     let mut params = BTreeMap::new();
     if let Some(ms) = facts.uptime_ms {
-        params.insert("uptime".to_owned(), Param::Str(format_uptime(ms)));
+        params.insert(Cow::Borrowed("uptime"), format_uptime(ms).into());
     }
     if let Some(version) = facts.version.as_deref().and_then(clean_versions) {
-        params.insert("version".to_owned(), Param::Str(version));
+        params.insert(Cow::Borrowed("version"), version.into());
     }
     if let Some(n) = facts.components {
-        params.insert("component".to_owned(), Param::Int(n));
+        params.insert(Cow::Borrowed("component"), Param::Int(n));
     }
     if let Some(n) = facts.node_count {
-        params.insert("node_number".to_owned(), Param::Int(n));
+        params.insert(Cow::Borrowed("node_number"), Param::Int(n));
     }
     if let Some(n) = facts.unreachable_nodes.filter(|n| *n > 0) {
-        params.insert("unreachable_nodes".to_owned(), Param::Int(n));
+        params.insert(Cow::Borrowed("unreachable_nodes"), Param::Int(n));
     }
     if let Some(path) = &facts.config_file {
-        params.insert("config_type".to_owned(), Param::Str(config_type(path).to_owned()));
+        params.insert(Cow::Borrowed("config_type"), config_type(path).into());
     }
-    (!params.is_empty()).then(|| Event { name: "cluster".to_owned(), params })
+    (!params.is_empty()).then(|| Event { name: Cow::Borrowed("cluster"), params })
 }
 
 /// `DDDD-HH:MM:SS`, days zero-padded to four digits, as MongooseIM formats uptime.
@@ -256,13 +280,8 @@ pub fn config_type(path: &str) -> &'static str {
     }
 }
 
-fn http_apis(listeners: &[Listener]) -> BTreeSet<&str> {
-    listeners
-        .iter()
-        .flat_map(|l| &l.handlers)
-        .map(String::as_str)
-        .filter(|h| known::contains(known::HTTP_APIS, h))
-        .collect()
+fn http_apis(listeners: &[Listener]) -> BTreeSet<&'static str> {
+    listeners.iter().flat_map(|l| &l.handlers).filter_map(|h| known::find(known::HTTP_APIS, h)).collect()
 }
 
 fn transports(listeners: &[Listener]) -> BTreeSet<&'static str> {
@@ -292,22 +311,23 @@ fn is_client_listener(listener: &Listener) -> bool {
     listener.proto == "tcp" && listener.module.as_deref().is_none_or(|m| C2S_LISTENERS.contains(&m))
 }
 
-fn enabled_set(name: &str, keys: BTreeSet<&str>) -> Option<Event> {
+fn enabled_set(name: &'static str, keys: BTreeSet<&'static str>) -> Option<Event> {
     (!keys.is_empty()).then(|| Event {
-        name: name.to_owned(),
-        params: keys.into_iter().map(|k| (k.to_owned(), Param::from(ENABLED))).collect(),
+        name: Cow::Borrowed(name),
+        params: keys.into_iter().map(|k| (Cow::Borrowed(k), Param::from(ENABLED))).collect(),
     })
 }
 
 fn tls_options(listeners: &[Listener]) -> Vec<Event> {
     const MODES: [&str; 3] = ["starttls", "starttls_required", "tls"];
     const TLS_MODULES: [&str; 2] = ["fast_tls", "just_tls"];
-    let pairs: BTreeSet<(&str, &str)> = listeners
+    let pairs: BTreeSet<(&'static str, &'static str)> = listeners
         .iter()
         .filter(|l| is_client_listener(l))
         .filter_map(|l| {
-            let mode = l.tls_mode.as_deref().filter(|m| MODES.contains(m))?;
-            let module = l.tls_module.as_deref().filter(|m| TLS_MODULES.contains(m)).unwrap_or("just_tls");
+            let mode = known::find(&MODES, l.tls_mode.as_deref()?)?;
+            let module =
+                l.tls_module.as_deref().and_then(|m| known::find(&TLS_MODULES, m)).unwrap_or("just_tls");
             Some((mode, module))
         })
         .collect();
@@ -319,9 +339,9 @@ fn tls_options(listeners: &[Listener]) -> Vec<Event> {
 
 /// One event per pool type with the number of pools; unknown types are counted as `other`.
 fn outgoing_pools(pools: &[String]) -> Vec<Event> {
-    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     for pool in pools {
-        let name = if known::contains(known::POOL_TYPES, pool) { pool.as_str() } else { "other" };
+        let name = known::find(known::POOL_TYPES, pool).unwrap_or("other");
         *counts.entry(name).or_default() += 1;
     }
     counts
@@ -341,7 +361,7 @@ mod tests {
     }
 
     fn names(events: &[Event]) -> Vec<&str> {
-        events.iter().map(|e| e.name.as_str()).collect()
+        events.iter().map(|e| &*e.name).collect()
     }
 
     fn param<'a>(event: &'a Event, key: &str) -> Option<&'a Param> {

@@ -48,9 +48,9 @@ mod tests {
 
     fn event(i: usize, filler: usize) -> Event {
         let mut params = BTreeMap::new();
-        params.insert("value".to_owned(), Param::Int(i as u64));
+        params.insert("value".into(), Param::Int(i as u64));
         if filler > 0 {
-            params.insert("filler".to_owned(), Param::Str("x".repeat(filler)));
+            params.insert("filler".into(), Param::from("x".repeat(filler)));
         }
         Event { name: "host_count".into(), params }
     }

@@ -139,6 +139,11 @@ pub fn contains(list: &[&str], name: &str) -> bool {
     list.binary_search(&name).is_ok()
 }
 
+/// `name` as it is spelt in the sorted list `list`, when it appears there.
+pub fn find(list: &[&'static str], name: &str) -> Option<&'static str> {
+    list.binary_search(&name).ok().map(|i| list[i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,12 +120,13 @@ pub fn enforce(events: Vec<Event>) -> (Vec<Event>, Vec<Adjustment>) {
         }
         for (name, value) in event.params.iter_mut() {
             if let Param::Str(text) = value {
-                if text.chars().count() > GA4.value_chars {
+                // A text no longer in bytes than the limit in characters is within it.
+                if text.len() > GA4.value_chars && text.chars().count() > GA4.value_chars {
                     let length = text.chars().count();
-                    *text = shorten(text);
+                    *text = shorten(text).into();
                     adjustments.push(Adjustment {
-                        event: event.name.clone(),
-                        param: Some(name.clone()),
+                        event: event.name.to_string(),
+                        param: Some(name.to_string()),
                         action: "shortened",
                         reason: format!("value of {length} characters; at most {}", GA4.value_chars),
                     });
@@ -141,7 +142,7 @@ fn invalid_event(event: &Event) -> Option<String> {
     if let Some(why) = bad_name(&event.name) {
         return Some(format!("event name: {why}"));
     }
-    if RESERVED_EVENT_NAMES.contains(&event.name.as_str()) {
+    if RESERVED_EVENT_NAMES.contains(&&*event.name) {
         return Some("the event name is reserved by Google".to_owned());
     }
     if event.params.len() > GA4.params_per_event {
@@ -160,7 +161,7 @@ fn invalid_event(event: &Event) -> Option<String> {
 
 /// Names: 1 to 40 characters, letters, digits and underscores, starting with a letter.
 fn bad_name(name: &str) -> Option<String> {
-    if name.is_empty() || name.chars().count() > GA4.name_chars {
+    if name.is_empty() || (name.len() > GA4.name_chars && name.chars().count() > GA4.name_chars) {
         return Some(format!("names are 1 to {} characters", GA4.name_chars));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -190,12 +191,16 @@ pub fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Text;
     use std::collections::BTreeMap;
 
     fn event(name: &str, params: &[(&str, Param)]) -> Event {
         Event {
-            name: name.to_owned(),
-            params: params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<BTreeMap<_, _>>(),
+            name: name.to_owned().into(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned().into(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
         }
     }
 
@@ -212,11 +217,11 @@ mod tests {
     fn values_of_100_characters_pass_and_101_are_shortened_deterministically() {
         let at_limit = "v".repeat(100);
         let (kept, adjustments) =
-            enforce(vec![event("cluster", &[("version", Param::from(at_limit.as_str()))])]);
-        assert_eq!(kept[0].params["version"], Param::from(at_limit.as_str()));
+            enforce(vec![event("cluster", &[("version", Param::from(at_limit.clone()))])]);
+        assert_eq!(kept[0].params["version"], Param::from(at_limit));
         assert!(adjustments.is_empty());
         let long = "w".repeat(101);
-        let (kept, adjustments) = enforce(vec![event("cluster", &[("version", Param::from(long.as_str()))])]);
+        let (kept, adjustments) = enforce(vec![event("cluster", &[("version", Param::from(long.clone()))])]);
         let Param::Str(short) = &kept[0].params["version"] else { panic!() };
         assert_eq!(short.chars().count(), 100);
         assert_eq!(short, &shorten(&long), "the same value always gives the same text");
@@ -240,8 +245,9 @@ mod tests {
 
     #[test]
     fn params_at_25_pass_and_26_leave_the_event_out() {
-        let params =
-            |n: usize| -> Vec<(String, Param)> { (0..n).map(|i| (format!("p{i}"), Param::Int(1))).collect() };
+        let params = |n: usize| -> Vec<(Text, Param)> {
+            (0..n).map(|i| (format!("p{i}").into(), Param::Int(1))).collect()
+        };
         let make = |n: usize| Event { name: "many".into(), params: params(n).into_iter().collect() };
         let (kept, adjustments) =
             enforce(vec![make(25), make(26), event("host_count", &[("value", Param::Int(1))])]);

@@ -128,7 +128,7 @@ mod tests {
     fn sample() -> Report {
         let event = Event {
             name: "host_count".into(),
-            params: [("value".to_owned(), Param::Int(2))].into_iter().collect(),
+            params: [("value".into(), Param::Int(2))].into_iter().collect(),
         };
         let outcome = Outcome {
             id: "G-1".into(),

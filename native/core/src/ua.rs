@@ -34,14 +34,14 @@ fn triple(category: &str, action: &str, label: impl Into<String>) -> Triple {
 fn text(param: &Param) -> String {
     match param {
         Param::Int(n) => n.to_string(),
-        Param::Str(s) => s.clone(),
+        Param::Str(s) => s.to_string(),
     }
 }
 
 /// The UA triples of one event, after MongooseIM's UA reports.
 pub fn triples(event: &Event) -> Vec<Triple> {
     let p = |key: &str| event.params.get(key).map(text);
-    match event.name.as_str() {
+    match &*event.name {
         "host_count" => p("value").map(|v| triple("hosts", "count", v)).into_iter().collect(),
         "domain_count" => p("value").map(|v| triple("domains", "count", v)).into_iter().collect(),
         "custom_module_count" => {
@@ -52,7 +52,7 @@ pub fn triples(event: &Event) -> Vec<Triple> {
             let options: Vec<Triple> = event
                 .params
                 .iter()
-                .filter(|(k, _)| k.as_str() != "module")
+                .filter(|(k, _)| *k != "module")
                 .map(|(k, v)| triple(&module, k, text(v)))
                 .collect();
             if options.is_empty() {
@@ -147,8 +147,8 @@ mod tests {
 
     fn event(name: &str, params: &[(&str, Param)]) -> Event {
         Event {
-            name: name.into(),
-            params: params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            name: name.to_owned().into(),
+            params: params.iter().map(|(k, v)| ((*k).to_owned().into(), v.clone())).collect(),
         }
     }
 

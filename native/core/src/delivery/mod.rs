@@ -367,7 +367,7 @@ mod tests {
         (0..n)
             .map(|i| Event {
                 name: "host_count".into(),
-                params: [("value".to_owned(), Param::Int(i))].into_iter().collect(),
+                params: [("value".into(), Param::Int(i))].into_iter().collect(),
             })
             .collect()
     }
