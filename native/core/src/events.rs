@@ -239,7 +239,7 @@ fn cluster(facts: &Facts) -> Option<Event> {
     if let Some(path) = &facts.config_file {
         params.insert(Cow::Borrowed("config_type"), config_type(path).into());
     }
-    (!params.is_empty()).then(|| Event { name: Cow::Borrowed("cluster"), params })
+    (!params.is_empty()).then_some(Event { name: Cow::Borrowed("cluster"), params })
 }
 
 /// `DDDD-HH:MM:SS`, days zero-padded to four digits, as MongooseIM formats uptime.
