@@ -57,13 +57,24 @@ facts(HostTypes) ->
     #{uptime_ms => 90061000, node_count => 1, version => "6.8.0",
       host_types => maps:keys(Modules), modules => Modules}.
 
+%% A cycle's result, with the whole report its summary stands for.
 cycle(Facts) ->
     {ok, Ref} = ?NIF:report_now(Facts),
     receive
-        {mongoose_system_metrics_report, Ref, Result} -> Result
+        {mongoose_system_metrics_report, Ref, Result} -> whole(Result)
     after 20000 ->
         error(no_cycle_result)
     end.
+
+%% The message holds the report without its events, counted; last_report/0 has them all.
+whole({ok, Summary, FileResult}) ->
+    {ok, #{<<"events">> := Events} = Report} = ?NIF:last_report(),
+    ?assertNot(maps:is_key(<<"events">>, Summary)),
+    ?assertEqual(length(Events), maps:get(<<"event_count">>, Summary)),
+    ?assertEqual(maps:without([<<"events">>, <<"requests">>], Report), maps:remove(<<"event_count">>, Summary)),
+    {ok, Report, FileResult};
+whole(Error) ->
+    Error.
 
 configure_keeps_the_secret_inside_the_core(Config) ->
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
@@ -81,7 +92,8 @@ report_now_answers_at_once_and_sends_the_result_later(Config) ->
     {ok, Ref} = ?NIF:report_now(facts(2)),
     ?assert(is_reference(Ref)),
     receive
-        {mongoose_system_metrics_report, Ref, {ok, Report, ok}} ->
+        {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+            {ok, Report, ok} = whole(Result),
             #{<<"client_id">> := ClientId, <<"schema_version">> := 3, <<"mode">> := <<"on">>, <<"events">> := Events,
               <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>}]} = Report,
             ?assert(msm_test:is_uuid_v4(ClientId)),
@@ -172,7 +184,8 @@ bad_facts_are_left_out_and_named(Config) ->
     ?assertMatch([{uptime_ms, <<"fact uptime_ms = -1: expected a non-negative integer">>},
                   {<<"no_such_fact_xyz">>, _}], lists:sort(Dropped)),
     receive
-        {mongoose_system_metrics_report, Ref, {ok, #{<<"events">> := Events}, ok}} ->
+        {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+            {ok, #{<<"events">> := Events}, ok} = whole(Result),
             ?assertEqual([#{<<"node_number">> => 2}], [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Events])
     after 20000 -> error(no_cycle_result)
     end,

@@ -7,7 +7,9 @@
 %% inside the core); `start/1' installs one, or validates and installs a start argument;
 %% `report_now/1' returns
 %% `{ok, Ref}' at once and later sends the caller
-%% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}'.
+%% `{mongoose_system_metrics_report, Ref, {ok, Summary, FileResult} | {error, Why}}',
+%% where `Summary' is the report without its events (counted in `event_count'), which
+%% `last_report/0' then gives whole.
 -module(service_mongoose_system_metrics_nif).
 
 -export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0,

@@ -34,12 +34,27 @@ pub fn json<'a>(env: Env<'a>, value: &serde_json::Value) -> Term<'a> {
     }
 }
 
+/// A report without its events and planned requests, which it counts instead: what a
+/// cycle's message carries. A message built off the schedulers lands in its receiver as
+/// many small heap fragments, so a large deployment's whole report would cost the
+/// receiver's scheduler far more than the call itself; `last_report/0` gives the whole
+/// report, built straight on the caller's heap on a dirty scheduler.
+fn summary<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
+    let mut value = report.to_json();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("events");
+        fields.remove("requests");
+        fields.insert("event_count".to_owned(), report.events.len().into());
+    }
+    json(env, &value)
+}
+
 /// A report as a map with binary keys.
 pub fn report<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
     json(env, &report.to_json())
 }
 
-/// `{ok, Report, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
+/// `{ok, Summary, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
 /// cycle sends.
 pub fn cycle<'a>(env: Env<'a>, cycle: &Cycle) -> Term<'a> {
     match cycle {
@@ -48,7 +63,7 @@ pub fn cycle<'a>(env: Env<'a>, cycle: &Cycle) -> Term<'a> {
                 None => atoms::ok().encode(env),
                 Some(why) => (atoms::error(), why.as_str()).encode(env),
             };
-            (atoms::ok(), report(env, r), file).encode(env)
+            (atoms::ok(), summary(env, r), file).encode(env)
         }
         Cycle::Failed(why) => (atoms::error(), why.as_str()).encode(env),
     }
