@@ -16,13 +16,11 @@ all() ->
      a_restart_logs_the_notice_once_more].
 
 init_per_suite(Config) ->
-    %% Loading resets the application environment, so load before setting it.
-    _ = application:load(mongoose_system_metrics),
     msm_test:fast_retries(),
     Config.
 
 end_per_suite(_Config) ->
-    application:unset_env(mongoose_system_metrics, delivery).
+    msm_test:default_retries().
 
 init_per_testcase(_Case, Config) ->
     %% A clean slate: no service, not configured.

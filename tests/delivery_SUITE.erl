@@ -42,7 +42,7 @@ init_per_suite(Config) ->
     Config.
 
 end_per_suite(_Config) ->
-    application:unset_env(mongoose_system_metrics, delivery).
+    msm_test:default_retries().
 
 init_per_testcase(_Case, Config) ->
     %% No normal scheduler may be held by anything of ours for long.

@@ -1,12 +1,24 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([fast_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
 
-%% @doc Retries a few milliseconds apart, so that failing destinations fail fast.
+%% @doc Retries a few milliseconds apart, so that failing destinations fail fast: set in
+%% the application environment (loaded first: loading resets it).
 -spec fast_retries() -> ok.
 fast_retries() ->
-    application:set_env(mongoose_system_metrics, delivery, #{base_delay_ms => 20, max_delay_ms => 100}).
+    _ = application:load(mongoose_system_metrics),
+    application:set_env(mongoose_system_metrics, delivery, fast_delivery()).
+
+%% @doc The delivery settings of `fast_retries/0', for a NIF start argument.
+-spec fast_delivery() -> #{atom() => pos_integer()}.
+fast_delivery() ->
+    #{base_delay_ms => 20, max_delay_ms => 100}.
+
+%% @doc Back to the default delivery settings.
+-spec default_retries() -> ok.
+default_retries() ->
+    application:unset_env(mongoose_system_metrics, delivery).
 
 %% @doc Compiles the `*.fixture' Erlang sources of a suite's data dir into a directory
 %% of the suite's own, for the nodes that need them; returns that directory. Fixtures

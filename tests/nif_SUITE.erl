@@ -43,12 +43,8 @@ start(Config) ->
 
 start(Config, Extra) ->
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), Extra),
-    {ok, Started} = ?NIF:start(#{options => Options, delivery => fast_retries()}),
+    {ok, Started} = ?NIF:start(#{options => Options, delivery => msm_test:fast_delivery()}),
     Started.
-
-%% Retries a few milliseconds apart, so failing destinations fail fast.
-fast_retries() ->
-    #{base_delay_ms => 20, max_delay_ms => 100}.
 
 %% Facts of a node with N host types, each running mod_vcard on rdbms.
 facts(HostTypes) ->
@@ -120,7 +116,7 @@ every_destination_gets_every_chunk(Config) ->
     BuiltIn = #{id => <<"G-BUILTIN1">>, secret => <<"builtin-secret-456">>},
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
     {ok, #{destinations := [<<"G-BUILTIN1">>, <<"G-OPERATOR1">>]}} =
-        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn, delivery => fast_retries()}),
+        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn, delivery => msm_test:fast_delivery()}),
     {ok, #{<<"destinations">> := Outcomes, <<"client_id">> := ClientId}, ok} = cycle(facts(30)),
     ?assertEqual([{<<"G-BUILTIN1">>, <<"delivered">>, 2}, {<<"G-OPERATOR1">>, <<"delivered">>, 2}],
                  [{Id, R, N} || #{<<"id">> := Id, <<"result">> := R, <<"delivered">> := N} <- Outcomes]),

@@ -31,13 +31,11 @@ end_per_group(_Group, _Config) ->
     ok.
 
 init_per_suite(Config) ->
-    %% Loading resets the application environment, so load before setting it.
-    _ = application:load(mongoose_system_metrics),
     msm_test:fast_retries(),
     Config.
 
 end_per_suite(_Config) ->
-    application:unset_env(mongoose_system_metrics, delivery).
+    msm_test:default_retries().
 
 init_per_testcase(_Case, Config) ->
     [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "options")} | Config].

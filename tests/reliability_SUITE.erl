@@ -24,7 +24,7 @@ init_per_suite(Config) ->
     [{fixtures, msm_test:compile_fixtures(Config, "reliability_fixtures")} | Config].
 
 end_per_suite(_Config) ->
-    application:unset_env(mongoose_system_metrics, delivery).
+    msm_test:default_retries().
 
 init_per_testcase(_Case, Config) ->
     [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "reliability")} | Config].
@@ -32,7 +32,7 @@ init_per_testcase(_Case, Config) ->
 end_per_testcase(_Case, Config) ->
     ok = ?SERVICE:stop(),
     application:unset_env(mongoose_system_metrics, fault),
-    application:unset_env(mongoose_system_metrics, delivery),
+    msm_test:default_retries(),
     ga4_collector_port:stop(?config(collector, Config)).
 
 options(Config, Extra) ->

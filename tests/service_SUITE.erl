@@ -34,13 +34,11 @@ groups() ->
                       api_answers_when_the_service_is_not_running]}].
 
 init_per_suite(Config) ->
-    %% Loading resets the application environment, so load before setting it.
-    _ = application:load(mongoose_system_metrics),
     msm_test:fast_retries(),
     Config.
 
 end_per_suite(_Config) ->
-    application:unset_env(mongoose_system_metrics, delivery).
+    msm_test:default_retries().
 
 init_per_group(Group, Config) ->
     [{shape, Group} | Config].

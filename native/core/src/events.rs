@@ -118,11 +118,14 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
 /// was restarted (its counter reset) and counts from zero, never negative; a node that
 /// left or restarted changes nothing for the others.
 fn increments(facts: &Facts, previous: &StanzaBaseline) -> StanzaTotals {
-    let own = facts.stanza_counts.clone().map(|t| vec![(facts.node.clone().unwrap_or_default(), t)]);
-    let by_node =
-        if facts.stanza_by_node.is_empty() { own.unwrap_or_default() } else { facts.stanza_by_node.clone() };
+    // Facts not merged into a cluster's are one node's own.
+    let by_node: Vec<(&str, &StanzaTotals)> = if facts.stanza_by_node.is_empty() {
+        facts.stanza_counts.iter().map(|t| (facts.node.as_deref().unwrap_or(""), t)).collect()
+    } else {
+        facts.stanza_by_node.iter().map(|(node, t)| (node.as_str(), t)).collect()
+    };
     let mut sums = StanzaTotals::new();
-    for (node, totals) in &by_node {
+    for (node, totals) in by_node {
         for (kind, total) in totals {
             let before = previous.get(node).and_then(|p| p.get(kind));
             let increment = match before {

@@ -112,6 +112,31 @@ impl Report {
         serde_json::to_value(self).expect("a report always encodes")
     }
 
+    /// The report without its events and planned requests, which it counts instead; the
+    /// events are never encoded for it.
+    pub fn summary_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Summary<'a> {
+            schema_version: u32,
+            generated_at: &'a str,
+            client_id: &'a str,
+            mode: &'static str,
+            event_count: usize,
+            adjustments: &'a [Adjustment],
+            destinations: &'a [Outcome],
+        }
+        serde_json::to_value(Summary {
+            schema_version: self.schema_version,
+            generated_at: &self.generated_at,
+            client_id: &self.client_id,
+            mode: self.mode,
+            event_count: self.events.len(),
+            adjustments: &self.adjustments,
+            destinations: &self.destinations,
+        })
+        .expect("a summary always encodes")
+    }
+
     /// The bytes of the report file: pretty JSON and a final newline.
     pub fn file_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a report always encodes");
@@ -142,6 +167,18 @@ mod tests {
             error: Some("HTTP status 500".into()),
         };
         Report::new("cid", vec![event], vec![], vec![outcome])
+    }
+
+    #[test]
+    fn the_summary_is_the_report_with_its_events_counted() {
+        let mut report = sample();
+        report.requests = Some(vec![]);
+        let mut expected = report.to_json();
+        let fields = expected.as_object_mut().unwrap();
+        fields.remove("events");
+        fields.remove("requests");
+        fields.insert("event_count".to_owned(), 1.into());
+        assert_eq!(report.summary_json(), expected);
     }
 
     #[test]

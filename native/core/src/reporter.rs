@@ -248,11 +248,7 @@ async fn run_cycle(
     })
     .await
     .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
-    let mut baseline = lock(&baseline);
-    for (node, node_totals) in totals {
-        baseline.insert(node, node_totals);
-    }
-    drop(baseline);
+    lock(&baseline).extend(totals);
     (report, written.err())
 }
 

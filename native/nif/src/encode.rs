@@ -40,13 +40,7 @@ pub fn json<'a>(env: Env<'a>, value: &serde_json::Value) -> Term<'a> {
 /// receiver's scheduler far more than the call itself; `last_report/0` gives the whole
 /// report, built straight on the caller's heap on a dirty scheduler.
 fn summary<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
-    let mut value = report.to_json();
-    if let Some(fields) = value.as_object_mut() {
-        fields.remove("events");
-        fields.remove("requests");
-        fields.insert("event_count".to_owned(), report.events.len().into());
-    }
-    json(env, &value)
+    json(env, &report.summary_json())
 }
 
 /// A report as a map with binary keys.
