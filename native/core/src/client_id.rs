@@ -12,6 +12,15 @@ use crate::atomic_file;
 /// The client id file's name, in the report file's directory.
 pub const FILE_NAME: &str = "system_metrics_client_id";
 
+/// Longest client id accepted from the host or the facts.
+pub const MAX_LEN: usize = 64;
+
+/// Whether `text` may be sent as a client id: 1 to [`MAX_LEN`] ASCII letters, digits and
+/// `-`, as a UUID or MongooseIM's `ephemeral-` + UUID cluster id are.
+pub fn is_well_formed(text: &str) -> bool {
+    !text.is_empty() && text.len() <= MAX_LEN && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// Where the client id of a report file is kept.
 pub fn path_beside(report_file: &Path) -> PathBuf {
     report_file.with_file_name(FILE_NAME)
@@ -182,6 +191,16 @@ mod tests {
         let older = Identity { created_ms: 1, id: "b".into() };
         let newer = Identity { created_ms: 2, id: "a".into() };
         assert!(older < newer);
+    }
+
+    #[test]
+    fn well_formed_ids_are_short_plain_ascii() {
+        assert!(is_well_formed("802c323a-525d-497d-bb33-d00cbc2bef8e"));
+        assert!(is_well_formed("ephemeral-802c323a-525d-497d-bb33-d00cbc2bef8e"));
+        assert!(is_well_formed(&"a".repeat(MAX_LEN)));
+        for bad in ["", "has space", "dot.ted", "ünïcode", &"a".repeat(MAX_LEN + 1)] {
+            assert!(!is_well_formed(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The service's whole configuration: the operator's options plus what the Erlang side
-//! knows about the node (the built-in destination from the application environment and
-//! the log directory), resolved into one immutable [`ServiceConfig`].
+//! knows about the node (the built-in destination from the application environment, the
+//! host's cluster id and the log directory), resolved into one immutable [`ServiceConfig`].
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::client_id;
 use crate::delivery::{Endpoint, Policy};
 use crate::destination::{self, Destination};
 use crate::mode::{self, Environment, Mode};
@@ -29,7 +30,8 @@ pub struct ServiceConfig {
     pub initial_report_ms: u64,
     /// Interval between reports, in milliseconds.
     pub periodic_report_ms: u64,
-    /// The built-in destination first, then the operator's, without duplicates.
+    /// The built-in destination first, then the operator's, without duplicates. Never
+    /// empty in mode `on`: without a destination the mode is `local`.
     pub destinations: Vec<Destination>,
     /// Where delivery goes and which extra CA certificates it trusts.
     pub endpoint: Endpoint,
@@ -37,6 +39,9 @@ pub struct ServiceConfig {
     pub policy: Policy,
     /// Absolute path of the report file.
     pub report_file: PathBuf,
+    /// The host's own cluster id (MongooseIM's `mongoose_cluster_id`), when it has one:
+    /// the reporter's identity then, and no client id file of its own is kept.
+    pub host_client_id: Option<String>,
     /// Remarks the Erlang side logs once at start.
     pub warnings: Vec<String>,
     /// A fault to inject, for the reliability tests only (start argument `fault`).
@@ -53,10 +58,28 @@ pub enum Fault {
     PanicInCycle,
 }
 
-/// Builds the configuration from the start argument of the NIF:
-/// `#{options := Opts, built_in_tracking_id => TrackingId | undefined, report_dir => Dir,
-/// environment => #{do_not_track => Value, mongooseim_system_metrics => Value},
-/// delivery => #{...}}`; `delivery` tunes [`Policy`] (tests use short limits).
+/// The `mode_reason` when the mode would be `on` but no destination is configured.
+pub const NO_DESTINATION_REASON: &str =
+    "no destination: default_tracking_id is none and no tracking_id is set, so the report is only written locally";
+
+/// Builds the configuration from the start argument of the NIF, a map with the keys
+///
+/// - `options` (required): the service options, a map or a proplist;
+/// - `built_in_tracking_id`: the application environment's `default_tracking_id`:
+///   `mongooseim` for MongooseIM's own GA4 property (its CI property when
+///   `environment.ci` is `"true"`), `none` or `undefined` (or no key) for no built-in
+///   destination, or a tracking id of the packager's own, which replaces MongooseIM's;
+/// - `host_client_id`: the host's cluster id (`binary() | undefined`), the client id
+///   then, with no client id file of the service's own;
+/// - `report_dir`: the log directory (`undefined` when there is none);
+/// - `environment`: `#{do_not_track, mongooseim_system_metrics, ci}`, each a string or
+///   `false`, as `os:getenv/1` answers;
+/// - `delivery`: tunes [`Policy`] (tests use short limits);
+/// - `fault`: `panic_in_nif` or `panic_in_cycle`, for the reliability tests.
+///
+/// When the mode would be `on` and there is no destination at all, it is `local`, with
+/// [`NO_DESTINATION_REASON`] and a warning: a configuration that sends nowhere never
+/// claims to report.
 ///
 /// Reads the CA bundle named by `ca_bundle`, so it runs off the BEAM's schedulers.
 ///
@@ -71,6 +94,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     };
     let mut opts = None;
     let mut built_in = None;
+    let mut host_client_id = None;
     let mut report_dir = None;
     let mut tuning = None;
     let mut environment = Environment::default();
@@ -87,11 +111,12 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             Some("options") => opts = Some(value),
             Some("delivery") => tuning = Some(value),
             Some("environment") => environment = environment_of(value)?,
-            Some("built_in_tracking_id") => built_in = Some(value).filter(|v| !v.is_atom("undefined")),
+            Some("built_in_tracking_id") => built_in = Some(value),
+            Some("host_client_id") => host_client_id = host_client_id_of(value)?,
             Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
             _ => {
                 return Err(OptionsError::Malformed(format!(
-                    "unknown start/1 key {}; expected options, built_in_tracking_id, report_dir, environment, delivery, fault",
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, host_client_id, report_dir, environment, delivery, fault",
                     if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
@@ -100,17 +125,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let opts = opts.ok_or_else(|| OptionsError::Malformed("start/1 needs the key options".into()))?;
     let parsed = options::parse(opts)?;
     let mut warnings = parsed.warnings;
-    let built_in = match built_in {
-        None => Vec::new(),
-        Some(value) => {
-            let parsed = destination::parse(value).map_err(|e| OptionsError::Invalid {
-                option: Value::atom("default_tracking_id"),
-                message: format!("default_tracking_id (application environment): {}", e.0),
-            })?;
-            warnings.extend(parsed.warnings);
-            parsed.destinations
-        }
-    };
+    let built_in = built_in_destinations(built_in, &environment, &mut warnings)?;
     let report_dir = match report_dir {
         None => None,
         Some(value) => Some(value.text().map(PathBuf::from).ok_or_else(|| {
@@ -142,25 +157,83 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             OptionsError::Malformed(message)
         }
     })?;
-    let decision = mode::decide(opts.report, &environment);
+    let destinations = without_duplicates(built_in.into_iter().chain(opts.tracking_ids), &mut warnings);
+    let mut decision = mode::decide(opts.report, &environment);
     warnings.extend(decision.warnings);
+    if decision.mode == Mode::On && destinations.is_empty() {
+        decision.mode = Mode::Local;
+        decision.reason = NO_DESTINATION_REASON.to_owned();
+        warnings.push(format!(
+            "no destination: default_tracking_id is none and no tracking_id is set, so reports are \
+             built and written to {} but sent nowhere (mode local); set tracking_id to send them \
+             to a GA4 property",
+            report_file.display()
+        ));
+    }
     Ok(ServiceConfig {
         mode: decision.mode,
         mode_reason: decision.reason,
         notice: decision.notice,
         initial_report_ms: opts.initial_report_ms,
         periodic_report_ms: opts.periodic_report_ms,
-        destinations: without_duplicates(built_in.into_iter().chain(opts.tracking_ids), &mut warnings),
+        destinations,
         endpoint: Endpoint { base: opts.google_analytics_url, extra_roots_pem },
         policy,
         report_file,
+        host_client_id,
         warnings,
         fault,
     })
 }
 
-/// `#{do_not_track => Value, mongooseim_system_metrics => Value}`, each a string, or
-/// `false` (as `os:getenv/1` answers for an unset variable).
+/// The built-in destination that `built_in_tracking_id` (the application environment's
+/// `default_tracking_id`) names: `mongooseim` for MongooseIM's own property, `none` or
+/// `undefined` for none, anything else a tracking id that replaces MongooseIM's.
+fn built_in_destinations(
+    value: Option<&Value>,
+    environment: &Environment,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Destination>, OptionsError> {
+    let invalid = |why: String| OptionsError::Invalid {
+        option: Value::atom("default_tracking_id"),
+        message: format!("default_tracking_id (application environment): {why}"),
+    };
+    match value {
+        None => Ok(Vec::new()),
+        Some(atom @ Value::Atom(name)) => match name.as_str() {
+            "mongooseim" => Ok(vec![destination::mongooseim(environment.ci.as_deref())]),
+            "none" | "undefined" => Ok(Vec::new()),
+            _ => Err(invalid(format!(
+                "expected mongooseim (MongooseIM's own GA4 property), none, or a tracking id of your own \
+                 (#{{id => \"G-XXXXXXXXXX\", secret => \"...\"}}), got the atom {}",
+                atom.render()
+            ))),
+        },
+        Some(value) => {
+            let parsed = destination::parse(value).map_err(|e| invalid(e.0))?;
+            warnings.extend(parsed.warnings);
+            Ok(parsed.destinations)
+        }
+    }
+}
+
+/// `host_client_id`: the host's cluster id, or `undefined`.
+fn host_client_id_of(value: &Value) -> Result<Option<String>, OptionsError> {
+    if value.is_atom("undefined") {
+        return Ok(None);
+    }
+    match value.text().filter(|t| client_id::is_well_formed(t)) {
+        Some(id) => Ok(Some(id)),
+        None => Err(OptionsError::Malformed(format!(
+            "host_client_id must be the host's cluster id, 1 to {} letters, digits and '-', or undefined; got {}",
+            client_id::MAX_LEN,
+            value.render()
+        ))),
+    }
+}
+
+/// `#{do_not_track => Value, mongooseim_system_metrics => Value, ci => Value}`, each a
+/// string, or `false` (as `os:getenv/1` answers for an unset variable).
 fn environment_of(value: &Value) -> Result<Environment, OptionsError> {
     let bad = |why: String| OptionsError::Malformed(format!("environment: {why}"));
     let Value::Map(pairs) = value else { return Err(bad(format!("expected a map, got {}", value.kind()))) };
@@ -173,6 +246,7 @@ fn environment_of(value: &Value) -> Result<Environment, OptionsError> {
         match key.name().as_deref() {
             Some("do_not_track") => environment.do_not_track = text,
             Some("mongooseim_system_metrics") => environment.mongooseim_system_metrics = text,
+            Some("ci") => environment.ci = text,
             _ => return Err(bad(format!("unknown key {}", key.render()))),
         }
     }
@@ -272,7 +346,8 @@ mod tests {
     #[test]
     fn the_mode_follows_the_report_option_and_the_environment() {
         let with = |opts: Value| {
-            let c = start(vec![("options", opts)]).unwrap();
+            let c =
+                start(vec![("options", opts), ("built_in_tracking_id", Value::atom("mongooseim"))]).unwrap();
             (c.mode, c.notice)
         };
         assert_eq!(with(Value::List(vec![])), (Mode::On, true));
@@ -354,11 +429,203 @@ mod tests {
         assert!(config.warnings[0].contains("G-BUILTIN is configured more than once"));
     }
 
+    fn environment(ci: Value) -> Value {
+        Value::Map(vec![
+            (Value::atom("do_not_track"), Value::atom("false")),
+            (Value::atom("mongooseim_system_metrics"), Value::atom("false")),
+            (Value::atom("ci"), ci),
+        ])
+    }
+
+    fn with_tracking_id(id: &str) -> Value {
+        Value::Map(vec![(Value::atom("tracking_id"), ga4(id))])
+    }
+
+    fn ids(config: &ServiceConfig) -> Vec<&str> {
+        config.destinations.iter().map(Destination::id).collect()
+    }
+
+    #[test]
+    fn mongooseim_is_its_own_production_property() {
+        let config = start(vec![
+            ("options", Value::List(vec![])),
+            ("built_in_tracking_id", Value::atom("mongooseim")),
+            ("environment", environment(Value::atom("false"))),
+        ])
+        .unwrap();
+        assert_eq!(ids(&config), ["G-B4S18X6KY5"]);
+        assert_eq!((config.mode, config.notice), (Mode::On, true));
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        // Without an environment map at all, CI is unset too.
+        let config = start(vec![
+            ("options", with_tracking_id("G-USER")),
+            ("built_in_tracking_id", Value::atom("mongooseim")),
+        ])
+        .unwrap();
+        assert_eq!(ids(&config), ["G-B4S18X6KY5", "G-USER"]);
+    }
+
+    #[test]
+    fn ci_true_picks_mongooseims_ci_property_and_nothing_else_does() {
+        let with_ci = |ci: Value| {
+            let config = start(vec![
+                ("options", Value::List(vec![])),
+                ("built_in_tracking_id", Value::atom("mongooseim")),
+                ("environment", environment(ci)),
+            ])
+            .unwrap();
+            ids(&config).concat()
+        };
+        assert_eq!(with_ci(Value::charlist("true")), "G-VB91V60SKT");
+        assert_eq!(with_ci(Value::binary("true")), "G-VB91V60SKT");
+        for other in
+            [Value::charlist("TRUE"), Value::charlist("1"), Value::charlist("yes"), Value::atom("false")]
+        {
+            assert_eq!(with_ci(other.clone()), "G-B4S18X6KY5", "CI={other:?}");
+        }
+        // CI picks the property only: it never changes a packager's own.
+        let packaged = start(vec![
+            ("options", Value::List(vec![])),
+            ("built_in_tracking_id", ga4("G-PACKAGER")),
+            ("environment", environment(Value::charlist("true"))),
+        ])
+        .unwrap();
+        assert_eq!(ids(&packaged), ["G-PACKAGER"]);
+    }
+
+    #[test]
+    fn none_undefined_or_no_key_means_no_built_in_destination() {
+        for built_in in [Some(Value::atom("none")), Some(Value::atom("undefined")), None] {
+            let mut pairs = vec![("options", with_tracking_id("G-USER"))];
+            pairs.extend(built_in.clone().map(|b| ("built_in_tracking_id", b)));
+            let config = start(pairs).unwrap();
+            assert_eq!(ids(&config), ["G-USER"], "{built_in:?}");
+            assert_eq!(config.mode, Mode::On);
+            assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        }
+    }
+
+    #[test]
+    fn a_packagers_own_property_replaces_mongooseims() {
+        let config =
+            start(vec![("options", with_tracking_id("G-USER")), ("built_in_tracking_id", ga4("G-PACKAGER"))])
+                .unwrap();
+        assert_eq!(ids(&config), ["G-PACKAGER", "G-USER"]);
+        let legacy = start(vec![
+            ("options", Value::List(vec![])),
+            ("built_in_tracking_id", Value::charlist("UA-151671255-3")),
+        ])
+        .unwrap();
+        assert_eq!(ids(&legacy), ["UA-151671255-3"]);
+        assert!(legacy.warnings[0].contains("Universal Analytics"));
+    }
+
+    #[test]
+    fn no_destination_means_local_and_says_so() {
+        let report = |value: Option<bool>| {
+            let opts = value.map(|v| {
+                Value::List(vec![Value::Tuple(vec![Value::atom("report"), Value::atom(&v.to_string())])])
+            });
+            start(vec![
+                ("options", opts.unwrap_or(Value::List(vec![]))),
+                ("built_in_tracking_id", Value::atom("none")),
+            ])
+            .unwrap()
+        };
+        for (config, notice) in [(report(None), true), (report(Some(true)), false)] {
+            assert_eq!((config.mode, config.notice), (Mode::Local, notice));
+            assert_eq!(config.mode_reason, NO_DESTINATION_REASON);
+            assert_eq!(
+                config.mode_reason,
+                "no destination: default_tracking_id is none and no tracking_id is set, so the report is only \
+                 written locally"
+            );
+            assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+            assert!(config.warnings[0].starts_with("no destination:"), "{}", config.warnings[0]);
+            assert!(config.warnings[0].contains("/srv/mim/log/system_metrics_report.json"));
+            assert!(config.destinations.is_empty());
+        }
+        // Off and local stay as they are, without a word about destinations.
+        let off = report(Some(false));
+        assert_eq!((off.mode, off.mode_reason.as_str()), (Mode::Off, "option report = false"));
+        assert!(off.warnings.is_empty());
+        let env = Value::Map(vec![(Value::atom("mongooseim_system_metrics"), Value::charlist("local"))]);
+        let local = start(vec![("options", Value::List(vec![])), ("environment", env)]).unwrap();
+        assert_eq!(
+            (local.mode, local.mode_reason.as_str()),
+            (Mode::Local, "environment MONGOOSEIM_SYSTEM_METRICS=local")
+        );
+        assert!(local.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_built_in_secrets_are_never_shown() {
+        for ci in [Value::atom("false"), Value::charlist("true")] {
+            let config = start(vec![
+                ("options", Value::List(vec![])),
+                ("built_in_tracking_id", Value::atom("mongooseim")),
+                ("environment", environment(ci)),
+            ])
+            .unwrap();
+            let shown = format!("{config:?}");
+            for secret in ["Rj6lopOLQZ2HPLj50QtYeQ", "LFxdCgDsSa-OAPtBnLDqpQ"] {
+                assert!(!shown.contains(secret));
+                assert!(!config.warnings.iter().any(|w| w.contains(secret)));
+                assert!(!config.mode_reason.contains(secret));
+            }
+        }
+    }
+
     #[test]
     fn bad_built_in_destination_is_named() {
         let err = start(vec![("options", Value::List(vec![])), ("built_in_tracking_id", Value::Integer(1))])
             .unwrap_err();
         assert!(err.to_string().starts_with("default_tracking_id (application environment):"), "{err}");
+        let err =
+            start(vec![("options", Value::List(vec![])), ("built_in_tracking_id", Value::atom("mongoose"))])
+                .unwrap_err();
+        match err {
+            OptionsError::Invalid { option, message } => {
+                assert!(option.is_atom("default_tracking_id"));
+                assert!(message.starts_with("default_tracking_id (application environment):"), "{message}");
+                assert!(message.contains("expected mongooseim"), "{message}");
+                assert!(message.contains("got the atom mongoose"), "{message}");
+            }
+            other => panic!("expected an invalid default_tracking_id, got {other:?}"),
+        }
+        let err = start(vec![
+            ("options", Value::List(vec![])),
+            ("built_in_tracking_id", Value::charlist("G-NOSECRET")),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("default_tracking_id (application environment):"), "{err}");
+    }
+
+    #[test]
+    fn host_client_id_is_taken_when_well_formed() {
+        let host = |value: Value| start(vec![("options", Value::List(vec![])), ("host_client_id", value)]);
+        let id = "802c323a-525d-497d-bb33-d00cbc2bef8e";
+        assert_eq!(host(Value::binary(id)).unwrap().host_client_id.as_deref(), Some(id));
+        let ephemeral = format!("ephemeral-{id}");
+        assert_eq!(host(Value::charlist(&ephemeral)).unwrap().host_client_id, Some(ephemeral));
+        assert_eq!(host(Value::atom("undefined")).unwrap().host_client_id, None);
+        assert_eq!(start(vec![("options", Value::List(vec![]))]).unwrap().host_client_id, None);
+        for bad in [
+            Value::binary(""),
+            Value::List(vec![]),
+            Value::binary("has space"),
+            Value::binary("a.b"),
+            Value::binary(&"a".repeat(65)),
+            Value::Integer(7),
+            Value::atom("ephemeral"),
+        ] {
+            match host(bad.clone()) {
+                Err(OptionsError::Malformed(message)) => {
+                    assert!(message.starts_with("host_client_id must be"), "{message}")
+                }
+                other => panic!("{bad:?}: expected a refusal, got {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -369,5 +636,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown start/1 key colour"));
+        let unknown =
+            start(vec![("options", Value::List(vec![])), ("colour", Value::Integer(1))]).unwrap_err();
+        assert!(unknown.to_string().contains("host_client_id"), "{unknown}");
+        let env = Value::Map(vec![(Value::atom("home"), Value::charlist("/root"))]);
+        assert!(start(vec![("options", Value::List(vec![])), ("environment", env)])
+            .unwrap_err()
+            .to_string()
+            .contains("environment: unknown key home"));
     }
 }

@@ -61,6 +61,23 @@ impl Destination {
     }
 }
 
+/// MongooseIM's own GA4 properties, the built-in destination of MongooseIM's
+/// `service_mongoose_system_metrics`: `(measurement id, API secret)` of its production
+/// property, and of the property its CI runs report to (when the variable `CI` is `true`).
+/// They belong to MongooseIM's maintainers (Erlang Solutions) and are published in
+/// MongooseIM's public source, `src/system_metrics/service_mongoose_system_metrics.erl`
+/// (macros `TRACKING_ID` under `PROD_NODE` and `TRACKING_ID_CI`). The secrets are kept
+/// in [`Secret`] like any other, so they are never rendered either.
+const MONGOOSEIM_PRODUCTION: (&str, &str) = ("G-B4S18X6KY5", "Rj6lopOLQZ2HPLj50QtYeQ");
+const MONGOOSEIM_CI: (&str, &str) = ("G-VB91V60SKT", "LFxdCgDsSa-OAPtBnLDqpQ");
+
+/// MongooseIM's own GA4 property, as MongooseIM chooses it: the CI property when the
+/// environment variable `CI` is exactly `true`, else the production one.
+pub fn mongooseim(ci: Option<&str>) -> Destination {
+    let (id, secret) = if ci == Some("true") { MONGOOSEIM_CI } else { MONGOOSEIM_PRODUCTION };
+    Destination::Ga4 { measurement_id: id.to_owned(), secret: Secret(secret.to_owned()) }
+}
+
 /// What is wrong with a tracking id value, in words that fit after "tracking_id: ".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingIdError(pub String);
@@ -338,5 +355,25 @@ mod tests {
     fn secret_debug_is_redacted() {
         let d = Destination::Ga4 { measurement_id: "G-1".into(), secret: Secret("topsecret".into()) };
         assert!(!format!("{d:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn mongooseim_property_is_production_unless_ci_is_exactly_true() {
+        let secret = |d: &Destination| match d {
+            Destination::Ga4 { secret, .. } => secret.expose().to_owned(),
+            Destination::UniversalAnalytics { .. } => panic!("a GA4 property"),
+        };
+        let production = mongooseim(None);
+        assert_eq!((production.id(), production.protocol()), ("G-B4S18X6KY5", "ga4"));
+        assert_eq!(secret(&production), "Rj6lopOLQZ2HPLj50QtYeQ");
+        let ci = mongooseim(Some("true"));
+        assert_eq!(ci.id(), "G-VB91V60SKT");
+        assert_eq!(secret(&ci), "LFxdCgDsSa-OAPtBnLDqpQ");
+        for other in ["false", "TRUE", "1", "", " true"] {
+            assert_eq!(mongooseim(Some(other)), production, "CI={other:?}");
+        }
+        for d in [production, ci] {
+            assert!(!format!("{d:?}").contains(&secret(&d)), "{d:?}");
+        }
     }
 }

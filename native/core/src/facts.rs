@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-use crate::known;
 use crate::value::Value;
+use crate::{client_id, known};
 
 /// The facts of one node, as typed data.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -179,11 +179,10 @@ fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<V
             return Ok(dropped);
         }
         "client_id" => {
-            let safe = |t: &String| {
-                !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            };
             facts.client_id = Some(
-                val.text().filter(safe).ok_or_else(|| bad("an id of at most 64 letters, digits and '-'"))?,
+                val.text()
+                    .filter(|t| client_id::is_well_formed(t))
+                    .ok_or_else(|| bad("an id of at most 64 letters, digits and '-'"))?,
             )
         }
         "stanza_counts" => {

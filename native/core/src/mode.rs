@@ -58,13 +58,16 @@ pub enum Report {
     Off,
 }
 
-/// The two environment variables, as the node sees them.
+/// The environment variables the service reads, as the node sees them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     /// `DO_NOT_TRACK`
     pub do_not_track: Option<String>,
     /// `MONGOOSEIM_SYSTEM_METRICS`
     pub mongooseim_system_metrics: Option<String>,
+    /// `CI`: exactly `true` picks MongooseIM's CI property as the built-in destination,
+    /// as MongooseIM does; it has no say in the mode.
+    pub ci: Option<String>,
 }
 
 /// The mode, what decided it, and whether the consent notice is due.
@@ -114,7 +117,11 @@ mod tests {
     use super::*;
 
     fn env(dnt: Option<&str>, msm: Option<&str>) -> Environment {
-        Environment { do_not_track: dnt.map(Into::into), mongooseim_system_metrics: msm.map(Into::into) }
+        Environment {
+            do_not_track: dnt.map(Into::into),
+            mongooseim_system_metrics: msm.map(Into::into),
+            ci: None,
+        }
     }
 
     /// (report option, DO_NOT_TRACK, MONGOOSEIM_SYSTEM_METRICS, mode, reason, notice)

@@ -1,5 +1,6 @@
-//! One running reporter: the resolved configuration, the client id, and the cycles in
-//! flight. A cycle builds the events from the facts, delivers them to every destination,
+//! One running reporter: the resolved configuration, the client id (the host's cluster
+//! id when it has one, else an id of its own kept beside the report file), and the
+//! cycles in flight. A cycle builds the events from the facts, delivers them to every destination,
 //! writes the report file and hands the result to a callback; it runs on the core's
 //! [`runtime`](crate::runtime), never on the caller's thread.
 
@@ -54,18 +55,27 @@ pub struct Reporter {
 pub type Baseline = Arc<Mutex<StanzaBaseline>>;
 
 impl Reporter {
-    /// Starts a reporter: loads or makes the client id (blocking file I/O).
+    /// Starts a reporter. Its identity is the host's cluster id when the configuration
+    /// has one (no client id file is read or written then); otherwise it loads or makes
+    /// its own, kept beside the report file (blocking file I/O).
     /// Returns remarks for the log, such as a client id file that cannot be saved.
     pub fn start(config: ServiceConfig, baseline: Baseline) -> (Reporter, Vec<String>) {
         atomic_file::remove_leftovers(&config.report_file);
-        let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
+        let (identity, warning) = match &config.host_client_id {
+            // The host's id was made before we were: no creation time to compare.
+            Some(id) => (Identity { created_ms: 0, id: id.clone() }, None),
+            None => {
+                let loaded = client_id::load_or_create(&client_id::path_beside(&config.report_file));
+                (loaded.identity, loaded.warning)
+            }
+        };
         let reporter = Reporter {
             config: Arc::new(config),
-            identity: Mutex::new(loaded.identity),
+            identity: Mutex::new(identity),
             in_flight: Mutex::new(Vec::new()),
             baseline,
         };
-        (reporter, loaded.warning.into_iter().collect())
+        (reporter, warning.into_iter().collect())
     }
 
     /// Replaces the delivery time limits (tests use short ones).
@@ -79,7 +89,7 @@ impl Reporter {
         &self.config
     }
 
-    /// The anonymous client id.
+    /// The anonymous client id: the host's cluster id, or the reporter's own.
     pub fn client_id(&self) -> String {
         lock(&self.identity).id.clone()
     }
@@ -97,13 +107,17 @@ impl Reporter {
     /// Takes on the cluster's identity and stanza totals, as the node that reported last
     /// announced them: the id is saved beside the report file (so it survives a restart
     /// of the whole cluster) and increments after a fail-over count from the cluster's
-    /// last report.
+    /// last report. With the host's cluster id, the identity given is ignored: the host
+    /// already gives every node the same one.
     ///
     /// # Errors
     /// Why the id could not be saved; it is used all the same.
     pub fn follow(&self, identity: Option<Identity>, totals: Option<StanzaBaseline>) -> Result<(), String> {
         if let Some(totals) = totals {
             *lock(&self.baseline) = totals;
+        }
+        if self.config.host_client_id.is_some() {
+            return Ok(());
         }
         let mut current = lock(&self.identity);
         let Some(identity) = identity.filter(|i| *i != *current) else { return Ok(()) };
@@ -344,6 +358,83 @@ mod tests {
         let first = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id();
         let second = Reporter::start_fresh(config("http://127.0.0.1:9", &dir)).0.client_id();
         assert_eq!(first, second);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    const HOST_ID: &str = "ephemeral-802c323a-525d-497d-bb33-d00cbc2bef8e";
+
+    fn hosted(url: &str, dir: &std::path::Path) -> ServiceConfig {
+        ServiceConfig { host_client_id: Some(HOST_ID.to_owned()), ..config(url, dir) }
+    }
+
+    fn uuid_v4(created_ms: u64) -> Identity {
+        Identity::checked(&uuid::Uuid::new_v4().to_string(), created_ms).unwrap()
+    }
+
+    fn totals(node: &str, n: u64) -> StanzaBaseline {
+        [(node.to_owned(), [("xmppMessageSent".to_owned(), n)].into_iter().collect())].into_iter().collect()
+    }
+
+    #[test]
+    fn the_hosts_cluster_id_is_the_identity_and_what_is_sent() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("host-id");
+        let (reporter, warnings) = Reporter::start_fresh(hosted(&collector.url(), &dir));
+        assert!(warnings.is_empty());
+        assert_eq!(reporter.client_id(), HOST_ID);
+        assert_eq!(reporter.identity(), Identity { created_ms: 0, id: HOST_ID.to_owned() });
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(file_error, None);
+        assert_eq!(report.client_id, HOST_ID);
+        assert_eq!(collector.requests()[0].json.as_ref().unwrap()["client_id"], HOST_ID);
+        assert_eq!(reporter.preview(&facts()).client_id, HOST_ID);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn with_the_hosts_id_no_client_id_file_is_read_or_made() {
+        let dir = temp_dir("host-id-file");
+        let (reporter, _) = Reporter::start_fresh(hosted("http://127.0.0.1:9", &dir));
+        let file = client_id::path_beside(&reporter.config().report_file);
+        assert!(!file.exists(), "no file at start");
+        reporter.follow(Some(uuid_v4(1)), None).unwrap();
+        assert!(!file.exists(), "nor after following");
+        drop(reporter);
+        // A file left by an earlier install without the host's id is neither read nor touched.
+        let own = uuid_v4(5);
+        client_id::save(&file, &own).unwrap();
+        let before = std::fs::read(&file).unwrap();
+        let (reporter, _) = Reporter::start_fresh(hosted("http://127.0.0.1:9", &dir));
+        assert_eq!(reporter.client_id(), HOST_ID);
+        reporter.follow(Some(uuid_v4(1)), None).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn follow_keeps_the_hosts_id_and_takes_the_totals() {
+        let dir = temp_dir("host-id-follow");
+        let (reporter, _) = Reporter::start_fresh(hosted("http://127.0.0.1:9", &dir));
+        reporter.follow(Some(uuid_v4(1)), Some(totals("a@h", 7))).unwrap();
+        assert_eq!(reporter.client_id(), HOST_ID);
+        assert_eq!(reporter.baseline(), totals("a@h", 7));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn without_the_hosts_id_follow_adopts_and_keeps_the_clusters() {
+        let dir = temp_dir("own-id-follow");
+        let (reporter, _) = Reporter::start_fresh(config("http://127.0.0.1:9", &dir));
+        let file = client_id::path_beside(&reporter.config().report_file);
+        let own = client_id::load_or_create(&file).identity;
+        assert_eq!(reporter.identity(), own, "its own id, kept in the file");
+        let cluster = uuid_v4(1);
+        reporter.follow(Some(cluster.clone()), Some(totals("b@h", 3))).unwrap();
+        assert_eq!(reporter.identity(), cluster);
+        assert_eq!(reporter.baseline(), totals("b@h", 3));
+        drop(reporter);
+        let (restarted, _) = Reporter::start_fresh(config("http://127.0.0.1:9", &dir));
+        assert_eq!(restarted.identity(), cluster, "the adopted id survives a restart");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

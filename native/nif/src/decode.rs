@@ -51,11 +51,15 @@ fn at_depth(term: Term, depth: usize) -> Value {
 
 /// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Node => #{Type => Total}}}`,
 /// as the reporting node of a cluster announces it; without `client_id` the identity
-/// stays.
-pub fn cluster_state(value: &Value) -> Result<(Option<Identity>, Option<StanzaBaseline>), String> {
+/// stays. Without `with_identity` (the host gives the id) `client_id` and `created_ms`
+/// are not read at all.
+pub fn cluster_state(
+    value: &Value,
+    with_identity: bool,
+) -> Result<(Option<Identity>, Option<StanzaBaseline>), String> {
     let Value::Map(pairs) = value else { return Err("expected a map".to_owned()) };
     let get = |key: &str| pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v);
-    let identity = match get("client_id") {
+    let identity = match get("client_id").filter(|_| with_identity) {
         None => None,
         Some(id) => {
             let id = id.text().ok_or("client_id must be a string")?;

@@ -2,7 +2,8 @@
 //!
 //! `configure/1` validates options into an opaque configuration, so the API secret never
 //! travels as an Erlang term after that; `start/1` installs one (on a dirty I/O
-//! scheduler: it reads the client id file); `report_now/1`,
+//! scheduler: it reads the client id file, unless the host gave its cluster id);
+//! `report_now/1`,
 //! `preview/1` and `last_report/0` on dirty CPU schedulers, since facts and reports grow
 //! with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
 //! core's runtime and its result arrives as
@@ -52,13 +53,15 @@ fn current() -> Option<Arc<Reporter>> {
 }
 
 /// Validates a start argument and changes nothing: `{ok, Configuration, Started}`, where
-/// `Started` describes it (`client_id => null`), or the error naming the bad option.
+/// `Started` describes it (`client_id` is the host's cluster id when one was given and
+/// the mode is not `off`, else `null`), or the error naming the bad option.
 /// Dirty I/O: it reads the CA bundle, if one is named.
 #[rustler::nif(schedule = "DirtyIo")]
 fn configure<'a>(env: Env<'a>, argument: Term<'a>) -> Term<'a> {
     match configuration(argument) {
         Ok(config) => {
-            let started = encode::started(env, &config, None, &config.warnings);
+            let client_id = config.host_client_id.as_deref().filter(|_| config.mode != Mode::Off);
+            let started = encode::started(env, &config, client_id, &config.warnings);
             (atoms::ok(), ResourceArc::new(Configuration(config)), started).encode(env)
         }
         Err(e) => encode::options_error(env, &e),
@@ -187,7 +190,8 @@ fn preview<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     }
 }
 
-/// This node's client id and when it was made: `{ok, #{client_id, created_ms}}`.
+/// This node's client id and when it was made: `{ok, #{client_id, created_ms}}`; the
+/// host's cluster id, with `created_ms` 0, when it gave one.
 #[rustler::nif]
 fn identity(env: Env) -> Term {
     match current() {
@@ -214,13 +218,15 @@ fn baseline(env: Env) -> Term {
 
 /// Takes on the cluster's identity and stanza totals:
 /// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Node => #{Type => Total}}}`.
-/// Dirty I/O: the id is saved beside the report file.
+/// Dirty I/O: the id is saved beside the report file. With the host's cluster id the
+/// identity is ignored (only the totals are taken) and nothing is saved.
 #[rustler::nif(schedule = "DirtyIo")]
 fn follow<'a>(env: Env<'a>, state: Term<'a>) -> Term<'a> {
     let Some(reporter) = current() else {
         return (atoms::error(), atoms::not_started()).encode(env);
     };
-    match decode::cluster_state(&decode::value(state)) {
+    let with_identity = reporter.config().host_client_id.is_none();
+    match decode::cluster_state(&decode::value(state), with_identity) {
         Err(why) => (atoms::error(), why).encode(env),
         Ok((identity, totals)) => match reporter.follow(identity, totals) {
             Ok(()) => atoms::ok().encode(env),
