@@ -22,7 +22,7 @@ end_per_testcase(_Case, Config) ->
 
 start_peer() ->
     Ebin = filename:dirname(code:which(?SERVICE)),
-    {ok, Peer, _Node} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin]}),
+    {ok, Peer, _Node} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()]}),
     Peer.
 
 options(Config) ->

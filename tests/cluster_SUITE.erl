@@ -47,7 +47,7 @@ start_node(Config, I) ->
     Name = lists:nth(I, ?config(names, Config)),
     Paths = [filename:dirname(code:which(?SERVICE)), ?config(fixtures, Config)],
     {ok, Peer, _} = peer:start(#{connection => standard_io,
-                                 args => ["-sname", Name, "-setcookie", "msm_cluster", "-pa" | Paths]}),
+                                 args => ["-sname", Name, "-setcookie", "msm_cluster" | msm_test:peer_args() ++ ["-pa" | Paths]]}),
     Node = peer:call(Peer, erlang, node, []),
     [true = peer:call(Peer, net_kernel, connect_node, [Other]) || {_, Other} <- started()],
     ok = peer:call(Peer, application, load, [mongoose_system_metrics]),

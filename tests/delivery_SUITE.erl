@@ -34,7 +34,7 @@ groups() ->
                             no_proxy_is_honoured]}].
 
 init_per_suite(Config) ->
-    _ = application:load(mongoose_system_metrics),
+    msm_test:only_operator_destinations(),
     %% Quick retries and short timeouts, so each fault plays out in a second or two.
     application:set_env(mongoose_system_metrics, delivery,
                         #{base_delay_ms => 50, max_delay_ms => 200, request_timeout_ms => 500,
@@ -52,7 +52,7 @@ init_per_testcase(_Case, Config) ->
 end_per_testcase(_Case, Config) ->
     erlang:system_monitor(undefined),
     ok = ?SERVICE:stop(),
-    application:unset_env(mongoose_system_metrics, default_tracking_id),
+    msm_test:only_operator_destinations(),
     logger:set_primary_config(level, notice),
     msm_log_capture:stop(),
     ga4_collector_port:stop(?config(collector, Config)).
@@ -250,7 +250,7 @@ proxied_lines() ->
 
 start_peer(Env) ->
     Ebin = filename:dirname(code:which(?SERVICE)),
-    {ok, Peer, _} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin], env => Env}),
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()], env => Env}),
     Peer.
 
 https_proxy_is_honoured_with_the_eu_endpoint(Config) ->

@@ -24,6 +24,10 @@ all() ->
      outgoing_pools_are_counted_per_type,
      stanza_counts_from_prometheus,
      stanza_counts_from_exometer,
+     stanza_counts_of_6_3_from_exometer,
+     stanza_counts_of_6_3_from_prometheus,
+     stanza_counts_before_6_3,
+     unknown_stanza_counters_are_left_out_and_logged_once,
      no_instrumentation_no_stanza_counts,
      a_failing_mongooseim_call_leaves_out_only_its_fact,
      broken_modules_and_listeners_are_left_out_not_guessed,
@@ -37,7 +41,7 @@ init_per_suite(Config) ->
     Fixtures = msm_test:compile_fixtures(Config, "fixtures"),
     Paths = [filename:dirname(code:which(M)) || M <- [?SERVICE, ga4_collector_port]],
     %% Not linked: init_per_suite runs in a process of its own that ends.
-    {ok, Peer, _} = peer:start(#{connection => standard_io, args => ["-pa", Fixtures | Paths]}),
+    {ok, Peer, _} = peer:start(#{connection => standard_io, args => msm_test:peer_args() ++ ["-pa", Fixtures | Paths]}),
     ok = call(Peer, application, load, [{application, mongooseim,
                                          [{description, "MongooseIM stand-in"}, {vsn, "6.8.0-42-gabcdef1"},
                                           {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]}]),
@@ -263,6 +267,9 @@ stanza(Type, Report) ->
     [Params] = [P || #{<<"stanza_type">> := T} = P <- events(<<"xmpp_stanza_count">>, Report), T =:= Type],
     {maps:get(<<"total">>, Params), maps:get(<<"increment">>, Params)}.
 
+total(Type, Report) ->
+    element(1, stanza(Type, Report)).
+
 prometheus(In, Out) ->
     Series = fun(C2s, S2s) -> [{[{connection_type, c2s}, {host_type, <<"localhost">>}], C2s},
                               {[{connection_type, s2s}, {host_type, <<>>}], S2s}] end,
@@ -302,6 +309,65 @@ stanza_counts_from_exometer(Config) ->
     ?assertEqual({42, 1}, stanza(<<"xmppMessageSent">>, Second)),
     ?assertEqual({46, 1}, stanza(<<"xmppMessageReceived">>, Second)),
     ?assertEqual({4, 0}, stanza(<<"xmppIqSent">>, Second)).
+
+%% MongooseIM 6.3 counted c2s elements only: [HostType, c2s_element_in, message_count].
+exometer_6_3(Messages) ->
+    [{[<<"localhost">>, c2s_element_in, message_count], [{count, Messages}, {one, 1}]},
+     {[<<"type_b">>, c2s_element_in, message_count], [{count, 2}, {one, 0}]},
+     {[<<"localhost">>, c2s_element_out, message_count], [{count, Messages + 5}, {one, 1}]},
+     {[<<"localhost">>, c2s_element_in, iq_count], [{count, 4}, {one, 0}]},
+     {[<<"localhost">>, c2s_element_out, iq_count], [{count, 3}, {one, 0}]},
+     {[<<"localhost">>, c2s_element_in, presence_count], [{count, 2}, {one, 0}]},
+     {[<<"localhost">>, c2s_element_out, presence_count], [{count, 1}, {one, 0}]}].
+
+stanza_counts_of_6_3_from_exometer(Config) ->
+    MimConfig = mim_config(#{instrumentation => #{probe_interval => 15, exometer => #{report => #{}}}}),
+    _ = report(Config, MimConfig, [{exometer, exometer_6_3(40)}]),
+    Second = report(Config, MimConfig, [{exometer, exometer_6_3(41)}]),
+    ?assertEqual({43, 1}, stanza(<<"xmppMessageSent">>, Second)),
+    ?assertEqual({46, 1}, stanza(<<"xmppMessageReceived">>, Second)),
+    ?assertEqual({4, 0}, stanza(<<"xmppIqSent">>, Second)),
+    ?assertEqual({3, 0}, stanza(<<"xmppIqReceived">>, Second)),
+    ?assertEqual({2, 0}, stanza(<<"xmppPresenceSent">>, Second)),
+    ?assertEqual({1, 0}, stanza(<<"xmppPresenceReceived">>, Second)).
+
+stanza_counts_of_6_3_from_prometheus(Config) ->
+    Series = fun(N) -> [{[{host_type, <<"localhost">>}], N}] end,
+    Counters = #{"c2s_element_in_message_count" => Series(5), "c2s_element_out_message_count" => Series(6),
+                 "c2s_element_in_iq_count" => Series(7), "c2s_element_out_iq_count" => [],
+                 "c2s_element_in_presence_count" => Series(9), "c2s_element_out_presence_count" => Series(10)},
+    Report = report(Config, mim_config(#{instrumentation => #{probe_interval => 15, prometheus => #{}}}),
+                    [{prometheus, Counters}]),
+    ?assertEqual(5, total(<<"xmppMessageSent">>, Report)),
+    ?assertEqual(6, total(<<"xmppMessageReceived">>, Report)),
+    %% Declared, never incremented: a real zero. (Increments depend on earlier cases.)
+    ?assertEqual(0, total(<<"xmppIqReceived">>, Report)),
+    ?assertEqual(10, total(<<"xmppPresenceReceived">>, Report)).
+
+%% MongooseIM 6.0 to 6.2 had no instrumentation section; exometer held [Host, StanzaType].
+stanza_counts_before_6_3(Config) ->
+    Legacy = [{[<<"localhost">>, Type], [{count, N}, {one, 0}]}
+              || {Type, N} <- [{xmppMessageSent, 11}, {xmppMessageReceived, 12}, {xmppIqSent, 13},
+                               {xmppIqReceived, 14}, {xmppPresenceSent, 15}, {xmppPresenceReceived, 16}]]
+             ++ [{[<<"other.host">>, xmppMessageSent], [{count, 100}, {one, 0}]}],
+    Report = report(Config, maps:remove(instrumentation, mim_config(#{})), [{exometer, Legacy}]),
+    ?assertEqual(111, total(<<"xmppMessageSent">>, Report)),
+    ?assertEqual(16, total(<<"xmppPresenceReceived">>, Report)),
+    ?assertEqual(6, length(events(<<"xmpp_stanza_count">>, Report))).
+
+%% Counters of an unknown naming are never sent as zeros: the fact is left out, and the
+%% reason logged once however many cycles run.
+unknown_stanza_counters_are_left_out_and_logged_once(Config) ->
+    Peer = ?config(peer, Config),
+    MimConfig = mim_config(#{instrumentation => #{probe_interval => 15, exometer => #{report => #{}}}}),
+    Renamed = [{[<<"localhost">>, xmpp_stanza_in, message_count], [{count, 3}, {one, 0}]}],
+    First = report(Config, MimConfig, [{exometer, Renamed}]),
+    _ = report(Config, MimConfig, [{exometer, Renamed}]),
+    ?assertEqual([], events(<<"xmpp_stanza_count">>, First)),
+    ?assertMatch([_], events(<<"host_count">>, First)),
+    Logged = [R || {warning, {report, #{what := system_metrics_stanza_counters_not_found} = R}}
+                       <- call(Peer, mim_fixture, logs, [])],
+    ?assertMatch([#{backend := exometer}], Logged).
 
 no_instrumentation_no_stanza_counts(Config) ->
     Report = report(Config, mim_config(#{instrumentation => #{probe_interval => 15, log => #{level => info}}}),
@@ -361,13 +427,16 @@ the_client_id_is_mongooseims_cluster_id(Config) ->
 started_as_mongooseim_starts_it(Config) ->
     Peer = ?config(peer, Config),
     Spec = call(Peer, ?SERVICE, config_spec, []),
-    ?assertMatch({section, #{<<"report">> := {option, boolean, any, [], default},
-                             <<"initial_report">> := {option, integer, non_negative, [], default},
-                             <<"periodic_report">> := {option, integer, non_negative, [], default},
-                             <<"ca_bundle">> := {option, string, non_empty, [], default},
+    %% Every node processes its value with a one-argument function, which every 6.x
+    %% parser applies (the real parser is run on it in mongooseim_release_SUITE).
+    P = fun mongoose_system_metrics_mongooseim:as_parsed/1,
+    ?assertMatch({section, #{<<"report">> := {option, boolean, any, P, default},
+                             <<"initial_report">> := {option, integer, non_negative, P, default},
+                             <<"periodic_report">> := {option, integer, non_negative, P, default},
+                             <<"ca_bundle">> := {option, string, non_empty, P, default},
                              <<"tracking_id">> := {section, #{<<"id">> := _, <<"secret">> := _}, any, all, any, map,
-                                                   [], #{}, default, when_present}},
-                  any, [], any, map, [], #{}, default, when_present}, Spec),
+                                                   P, #{}, default, when_present}},
+                  any, [], any, map, P, #{}, default, when_present}, Spec),
     %% What MongooseIM's TOML parser gives start/1: atom keys, strings as charlists.
     TomlOpts = #{initial_report => 60000, periodic_report => 10800000,
                  tracking_id => #{id => "G-OPERATOR1", secret => "operator-secret-123"},

@@ -1,7 +1,20 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([only_operator_destinations/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
+
+%% @doc Leaves MongooseIM's built-in destination out of this node's reports (as a
+%% packager can, with `default_tracking_id = none'), so that what arrives is what the
+%% case configured. The built-in destination is tested on its own.
+-spec only_operator_destinations() -> ok.
+only_operator_destinations() ->
+    _ = application:load(mongoose_system_metrics),
+    application:set_env(mongoose_system_metrics, default_tracking_id, none).
+
+%% @doc `only_operator_destinations/0' for a peer node, as command-line arguments.
+-spec peer_args() -> [string()].
+peer_args() ->
+    ["-mongoose_system_metrics", "default_tracking_id", "none"].
 
 %% @doc Retries a few milliseconds apart, so that failing destinations fail fast: set in
 %% the application environment (loaded first: loading resets it).

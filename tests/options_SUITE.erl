@@ -42,7 +42,7 @@ init_per_testcase(_Case, Config) ->
 
 end_per_testcase(_Case, Config) ->
     ok = ?SERVICE:stop(),
-    application:unset_env(mongoose_system_metrics, default_tracking_id),
+    msm_test:only_operator_destinations(),
     msm_log_capture:stop(),
     ga4_collector_port:stop(?config(collector, Config)).
 

@@ -20,7 +20,7 @@ all() ->
      malformed_option_sets_are_each_refused_clearly].
 
 init_per_suite(Config) ->
-    _ = application:load(mongoose_system_metrics),
+    msm_test:only_operator_destinations(),
     [{fixtures, msm_test:compile_fixtures(Config, "reliability_fixtures")} | Config].
 
 end_per_suite(_Config) ->
@@ -98,7 +98,7 @@ a_node_killed_while_writing_leaves_a_whole_report_file(Config) ->
     Options = options(Config, #{report => local, initial_report => 0, periodic_report => 5}),
     Paths = [filename:dirname(code:which(?SERVICE)), ?config(fixtures, Config)],
     Kill = fun(DelayMs) ->
-                   {ok, Peer, _} = peer:start(#{connection => standard_io, args => ["-pa" | Paths]}),
+                   {ok, Peer, _} = peer:start(#{connection => standard_io, args => msm_test:peer_args() ++ ["-pa" | Paths]}),
                    ok = peer:call(Peer, application, load, [mongoose_system_metrics]),
                    ok = peer:call(Peer, application, set_env, [mongoose_system_metrics, facts_source, big_source]),
                    {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),

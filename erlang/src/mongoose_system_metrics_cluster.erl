@@ -1,7 +1,8 @@
 %% @doc One report per cluster, over Erlang distribution and nothing else.
 %%
-%% The services of a cluster find each other in a `pg' group. The member on the node
-%% with the smallest name reports; the others follow. The reporter gathers every member's
+%% The services of a cluster find each other in a `pg' group (limited to the host's own
+%% cluster where the host says which nodes form it). The member on the node with the
+%% smallest name reports; the others follow. The reporter gathers every member's
 %% facts (`member_info/0', over `erpc' with a timeout: a slow or dead member is left out
 %% and counted), and the core merges them into one report. After each report the reporter
 %% tells the others its time, the cluster's identity and stanza totals, so that whichever
@@ -55,9 +56,16 @@ is_reporter() ->
 member_count() ->
     length(lists:usort([node() | nodes_with_service()])).
 
+%% The nodes whose service is in the group, and, when the host says which nodes form its
+%% cluster (MongooseIM's database), only those: a node that left the cluster may stay
+%% connected over distribution, yet it reports on its own.
 nodes_with_service() ->
-    try lists:usort([node(Pid) || Pid <- pg:get_members(?SCOPE, ?GROUP)])
-    catch error:badarg -> []  % the scope is not running (the application is not started)
+    Members = try lists:usort([node(Pid) || Pid <- pg:get_members(?SCOPE, ?GROUP)])
+              catch error:badarg -> []  % the scope is not running (the application is not started)
+              end,
+    case mongoose_system_metrics_facts:host_cluster_nodes() of
+        undefined -> Members;
+        Cluster -> [N || N <- Members, lists:member(N, Cluster)]
     end.
 
 %% @doc This node's facts with the other members', the identity the report goes out
@@ -112,14 +120,13 @@ last_report_elsewhere() ->
         _ -> undefined
     end.
 
-%% @doc Remembers that `Node' reported for the cluster at `At'. (In the application
-%% environment: a persistent term would make every cycle cost a global literal sweep.)
+%% @doc Remembers that `Node' reported for the cluster at `At'.
 -spec remember_report(integer(), node()) -> ok.
 remember_report(At, Node) ->
-    application:set_env(mongoose_system_metrics, last_cluster_report, {At, Node}).
+    mongoose_system_metrics_state:set(last_cluster_report, {At, Node}).
 
 last_report() ->
-    application:get_env(mongoose_system_metrics, last_cluster_report, none).
+    mongoose_system_metrics_state:get(last_cluster_report, none).
 
 %% The node's name goes with its facts, to match its stanza counters from one report to
 %% the next; it is never reported.

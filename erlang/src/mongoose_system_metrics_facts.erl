@@ -12,7 +12,10 @@
 %% `tls_mode', `tls_module', `handlers'), `outgoing_pools', `components', `config_file'.
 -module(mongoose_system_metrics_facts).
 
--export([collect/0, gather/3, host_source/0, is_configured/0, mark_configured/1, log_once/1]).
+-export([collect/0, gather/3, host_source/0, host_client_id/0, host_cluster_nodes/0, is_configured/0,
+         mark_configured/1]).
+
+-include("mongoose_system_metrics_log.hrl").
 
 -define(MONGOOSEIM_ADAPTER, mongoose_system_metrics_mongooseim).
 
@@ -42,6 +45,11 @@
 -callback facts() -> facts().
 %% Whether the host's configuration enables the service, or `unknown'.
 -callback service_configured() -> boolean() | unknown.
+%% The host's own id for the cluster, which reports then carry as their client id.
+-callback client_id() -> binary() | undefined.
+%% The members of the host's own cluster (its database's), this node included.
+-callback cluster_nodes() -> [node()] | undefined.
+-optional_callbacks([client_id/0, cluster_nodes/0]).
 
 %% @doc The facts of this node: the host source's, completed by the VM's. Under a host,
 %% the VM adds only what it knows as well as the host (uptime, version, node count): its
@@ -73,8 +81,8 @@ get_fact(Source, Key, Get) ->
         Get()
     catch
         Class:Reason ->
-            log_once(#{what => system_metrics_fact_failed, source => Source, fact => Key,
-                       reason => {Class, reason_summary(Reason)}}),
+            ?MSM_LOG_ONCE(#{what => system_metrics_fact_failed, source => Source, fact => Key,
+                            reason => {Class, reason_summary(Reason)}}),
             undefined
     end.
 
@@ -87,6 +95,30 @@ host_source() ->
         Module when is_atom(Module) -> available(Module)
     end.
 
+%% @doc The client id the host gives (MongooseIM's cluster id), or `undefined' when there
+%% is none and the core keeps an id of its own.
+-spec host_client_id() -> binary() | undefined.
+host_client_id() ->
+    host_call(client_id).
+
+%% @doc The members of the host's cluster, or `undefined' when the host does not say
+%% (then every connected node that runs the service counts as a member).
+-spec host_cluster_nodes() -> [node()] | undefined.
+host_cluster_nodes() ->
+    host_call(cluster_nodes).
+
+%% An optional callback of the host source; `undefined' when absent or failing.
+host_call(Function) ->
+    case host_source() of
+        none ->
+            undefined;
+        Source ->
+            case erlang:function_exported(Source, Function, 0) of
+                true -> try Source:Function() catch _:_ -> undefined end;
+                false -> undefined
+            end
+    end.
+
 %% @doc Whether the service is configured on this node: the host's configuration says,
 %% or else whether `service_mongoose_system_metrics:start/1' was called.
 -spec is_configured() -> boolean().
@@ -96,14 +128,14 @@ is_configured() ->
                Source -> try Source:service_configured() catch _:_ -> unknown end
            end,
     case Host of
-        unknown -> application:get_env(mongoose_system_metrics, service_configured, false);
+        unknown -> mongoose_system_metrics_state:get(service_configured, false);
         Known -> Known
     end.
 
 %% @doc Remembers that the service was configured (started, even with `report = false').
 -spec mark_configured(boolean()) -> ok.
 mark_configured(Configured) ->
-    application:set_env(mongoose_system_metrics, service_configured, Configured).
+    mongoose_system_metrics_state:set(service_configured, Configured).
 
 available(Module) ->
     case code:ensure_loaded(Module) of
@@ -127,19 +159,8 @@ guarded(Source, Get) ->
     end.
 
 failed(Source, Why) ->
-    log_once(#{what => system_metrics_facts_failed, source => Source, reason => Why}),
+    ?MSM_LOG_ONCE(#{what => system_metrics_facts_failed, source => Source, reason => Why}),
     #{}.
-
-%% @doc Logs a warning the first time this exact report is seen on this node.
--spec log_once(logger:report()) -> ok.
-log_once(Report) ->
-    Key = {?MODULE, logged, Report},
-    case persistent_term:get(Key, false) of
-        true -> ok;
-        false ->
-            persistent_term:put(Key, true),
-            mongoose_system_metrics_notice:log(warning, Report)
-    end.
 
 reason_summary(Reason) when is_atom(Reason) -> Reason;
 reason_summary(Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(element(1, Reason)) ->

@@ -12,16 +12,31 @@
 -module(mongoose_system_metrics_mongooseim).
 -behaviour(mongoose_system_metrics_facts).
 
--export([available/0, facts/0, service_configured/0, config_spec/0]).
+-export([available/0, facts/0, service_configured/0, client_id/0, cluster_nodes/0, config_spec/0,
+         as_parsed/1]).
 
-%% Stanza types and the MongooseIM instrumentation metrics they are read from. "Sent"
-%% counts what clients send in, "Received" what the server sends out.
--define(STANZA_METRICS, [{xmppMessageSent, xmpp_element_in, message_count},
-                         {xmppMessageReceived, xmpp_element_out, message_count},
-                         {xmppIqSent, xmpp_element_in, iq_count},
-                         {xmppIqReceived, xmpp_element_out, iq_count},
-                         {xmppPresenceSent, xmpp_element_in, presence_count},
-                         {xmppPresenceReceived, xmpp_element_out, presence_count}]).
+-include("mongoose_system_metrics_log.hrl").
+
+%% The stanza counters of each MongooseIM 6.x release, newest first: for each stanza type
+%% (its direction and kind) an exometer name pattern or a Prometheus counter name. The
+%% first scheme whose six counters all exist in the node is the node's. "Sent" counts what
+%% clients send in, "Received" what the server sends out, as in MongooseIM's own report.
+-define(STANZA_TYPES, [{xmppMessageSent, in, message}, {xmppMessageReceived, out, message},
+                       {xmppIqSent, in, iq}, {xmppIqReceived, out, iq},
+                       {xmppPresenceSent, in, presence}, {xmppPresenceReceived, out, presence}]).
+-define(EXOMETER_SCHEMES,
+        [%% 6.4 and later: [HostType, xmpp_element_in, ConnectionType, message_count].
+         fun(_Type, Dir, Kind) -> ['_', name([xmpp_element_, Dir]), '_', name([Kind, '_count'])] end,
+         %% 6.3: [HostType, c2s_element_in, message_count].
+         fun(_Type, Dir, Kind) -> ['_', name([c2s_element_, Dir]), name([Kind, '_count'])] end,
+         %% 6.0 to 6.2: [Host, xmppMessageSent].
+         fun(Type, _Dir, _Kind) -> ['_', Type] end]).
+-define(PROMETHEUS_SCHEMES,
+        [%% 6.4 and later, then 6.3.
+         fun(_Type, Dir, Kind) -> lists:concat([xmpp_element_, Dir, '_', Kind, '_count']) end,
+         fun(_Type, Dir, Kind) -> lists:concat([c2s_element_, Dir, '_', Kind, '_count']) end]).
+
+-define(AS_PARSED, fun ?MODULE:as_parsed/1).
 
 %% Option keys a module's backend may be reported under.
 -define(BACKEND_KEYS, [backend, online_backend, api_version]).
@@ -55,7 +70,7 @@ facts() ->
        {node_count, fun node_count/0},
        {config_file, fun() -> mim(mongoose_config, get_config_path, []) end},
        {stanza_counts, fun stanza_counts/0},
-       {client_id, fun cluster_id/0}],
+       {client_id, fun client_id/0}],
       []).
 
 %% @doc The TOML spec of `[services.service_mongoose_system_metrics]', as MongooseIM's
@@ -82,17 +97,26 @@ config_spec() ->
 %% #section{items, validate_keys, required, validate, format_items, process, defaults,
 %%          wrap, include}
 section(Items, Required) ->
-    {section, Items, any, Required, any, map, [], #{}, default, when_present}.
+    {section, Items, any, Required, any, map, ?AS_PARSED, #{}, default, when_present}.
 
 %% #option{type, validate, process, wrap}
 option(Type, Validate) ->
-    {option, Type, Validate, [], default}.
+    {option, Type, Validate, ?AS_PARSED, default}.
+
+%% @doc The `process' step of every node of the spec: the value as parsed. MongooseIM's
+%% own default for the field differs between releases (`undefined' up to 6.3.0, `[]'
+%% from 6.3.1, and neither release accepts the other's), while every 6.x parser applies a
+%% one-argument function.
+-spec as_parsed(term()) -> term().
+as_parsed(Value) ->
+    Value.
 
 %% Facts.
 
-%% MongooseIM's persistent cluster id, shared by every node (`ephemeral-' ids mean no
-%% durable storage): the client id of the whole cluster.
-cluster_id() ->
+%% @doc MongooseIM's persistent cluster id, shared by every node (`ephemeral-' ids mean
+%% no durable storage): the client id of the whole cluster, as in MongooseIM's own report.
+-spec client_id() -> binary() | undefined.
+client_id() ->
     case mim(mongoose_cluster_id, get_cached_cluster_id, []) of
         {ok, Id} when is_binary(Id) -> checked_cluster_id(Id);
         {error, _} -> undefined
@@ -167,49 +191,86 @@ outgoing_pools() ->
                             {ok, Pools} <- [mim(mongoose_config, lookup_opt, [{outgoing_pools, HostType}])]],
     [Type || Pools <- [opt(outgoing_pools) | PerHostType], is_list(Pools), #{type := Type} <- Pools, is_atom(Type)].
 
-%% External components connected to this node (each domain once).
+%% External components connected to this node (each domain once); their registry was in
+%% ejabberd_router before MongooseIM 6.2.
 components() ->
-    Domains = lists:usort(mim(mongoose_component, dirty_get_all_components, [all])),
-    length([D || D <- Domains, mim(mongoose_component, lookup_component, [D, node()]) =/= []]).
+    Registry = case code:ensure_loaded(mongoose_component) of
+                   {module, _} -> mongoose_component;
+                   {error, _} -> ejabberd_router
+               end,
+    Domains = lists:usort(mim(Registry, dirty_get_all_components, [all])),
+    length([D || D <- Domains, mim(Registry, lookup_component, [D, node()]) =/= []]).
 
-%% Members of the MongooseIM cluster, as its internal database sees them (not every
-%% connected Erlang node).
 node_count() ->
-    case opt(internal_databases) of
+    case cluster_nodes() of
+        undefined -> undefined;
+        Nodes -> length(Nodes)
+    end.
+
+%% @doc The members of the MongooseIM cluster, this node included, as its internal
+%% database sees them (not every connected Erlang node), or `undefined' without one.
+-spec cluster_nodes() -> [node()] | undefined.
+cluster_nodes() ->
+    %% Before 6.2 there was no internal_databases section: Mnesia was the cluster's.
+    case mim(mongoose_config, get_opt, [internal_databases, #{mnesia => #{}}]) of
         #{cets := _} ->
             %% What discovery found, less what it cannot reach: a cheap local call
             %% (cets_status would ask every node, without a timeout).
             Info = mim(cets_discovery, system_info, [mongoose_cets_discovery]),
-            members(maps:get(nodes, Info) -- maps:get(unavailable_nodes, Info, []));
+            with_self(maps:get(nodes, Info) -- maps:get(unavailable_nodes, Info, []));
         #{mnesia := _} ->
-            members(mim(mnesia, system_info, [running_db_nodes]));
+            with_self(mim(mnesia, system_info, [running_db_nodes]));
         _ ->
             undefined
     end.
 
-members(Nodes) when is_list(Nodes) ->
-    length(lists:usort([node() | Nodes])).
+with_self(Nodes) when is_list(Nodes) ->
+    lists:usort([node() | Nodes]).
 
-%% Totals from the configured instrumentation; Prometheus wins when both are set.
+%% Totals from the configured instrumentation, Prometheus first, as MongooseIM reads them.
+%% Before 6.3 there was no instrumentation section and the counters were exometer's.
+%% Without a counting instrumentation the fact is left out, as MongooseIM sends none;
+%% when no known name matches, it is left out and the reason logged once: never a zero
+%% that was not read.
 stanza_counts() ->
-    case opt(instrumentation) of
-        #{prometheus := _} -> stanza_totals(fun prometheus_total/2);
-        #{exometer := _} -> stanza_totals(fun exometer_total/2);
-        _ -> undefined
+    case mim(mongoose_config, lookup_opt, [instrumentation]) of
+        {ok, #{prometheus := _}} -> stanza_totals(prometheus, ?PROMETHEUS_SCHEMES, fun prometheus_total/1);
+        {ok, #{exometer := _}} -> stanza_totals(exometer, ?EXOMETER_SCHEMES, fun exometer_total/1);
+        {ok, _} -> undefined;
+        {error, not_found} -> stanza_totals(exometer, ?EXOMETER_SCHEMES, fun exometer_total/1)
     end.
 
-stanza_totals(Total) ->
-    maps:from_list([{Type, Total(Event, Metric)} || {Type, Event, Metric} <- ?STANZA_METRICS]).
+stanza_totals(Backend, [], _Read) ->
+    ?MSM_LOG_ONCE(#{what => system_metrics_stanza_counters_not_found, backend => Backend,
+                    text => <<"none of the stanza counters of MongooseIM 6.x is in this node; "
+                              "xmpp_stanza_count is left out">>}),
+    undefined;
+stanza_totals(Backend, [Scheme | Older], Read) ->
+    Totals = [{Type, Read(Scheme(Type, Dir, Kind))} || {Type, Dir, Kind} <- ?STANZA_TYPES],
+    case lists:all(fun({_, Total}) -> Total =/= not_found end, Totals) of
+        true -> maps:from_list([{Type, N} || {Type, {ok, N}} <- Totals]);
+        false -> stanza_totals(Backend, Older, Read)
+    end.
 
-%% Summed over every label set (connection type, host type).
-prometheus_total(Event, Metric) ->
-    Name = atom_to_list(Event) ++ "_" ++ atom_to_list(Metric),
-    lists:sum([round(V) || {_Labels, V} <- mim(prometheus_counter, values, [default, Name]), is_number(V)]).
+name(Parts) ->
+    list_to_atom(lists:concat(Parts)).
 
-%% Summed over every host prefix and connection type.
-exometer_total(Event, Metric) ->
-    Values = mim(exometer, get_values, [['_', Event, '_', Metric]]),
-    lists:sum([N || {_Name, DataPoints} <- Values, {count, N} <- DataPoints, is_integer(N)]).
+%% Summed over every label set (host type, connection type); not_found when MongooseIM
+%% declared no such counter (its values alone cannot tell: an unknown name has none).
+prometheus_total(Name) ->
+    case mim(prometheus_metric, check_mf_exists, [prometheus_counter_table, default, Name]) of
+        false -> not_found;
+        _ -> {ok, lists:sum([round(V) || {_Labels, V} <- mim(prometheus_counter, values, [default, Name]),
+                                         is_number(V)])}
+    end.
+
+%% Summed over every name the pattern matches (host types, connection types; exometer
+%% matches names that start with the pattern, as in MongooseIM's own collector).
+exometer_total(Pattern) ->
+    case mim(exometer, get_values, [Pattern]) of
+        [] -> not_found;
+        Values -> {ok, lists:sum([N || {_Name, DataPoints} <- Values, {count, N} <- DataPoints, is_integer(N)])}
+    end.
 
 opt(Key) ->
     mim(mongoose_config, get_opt, [Key]).

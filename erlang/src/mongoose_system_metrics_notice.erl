@@ -3,8 +3,10 @@
 %% the service's other events. All are structured reports with a `what' key.
 -module(mongoose_system_metrics_notice).
 
--export([report_transparency/2, system_metrics_disabled/0, option_warning/1, log/2,
-         transparency_text/2, disabled_text/0, format_report/1]).
+-export([report_transparency/2, system_metrics_disabled/0, option_warning/1,
+         transparency_text/2, disabled_text/0, format_report/1, first_time/1]).
+
+-include("mongoose_system_metrics_log.hrl").
 
 -define(POLICY, "https://esl.github.io/MongooseDocs/latest/operation-and-maintenance/System-Metrics-Privacy-Policy/").
 
@@ -12,7 +14,7 @@
 %% `on' or the `local' mode.
 -spec report_transparency(on | local, binary()) -> ok.
 report_transparency(Mode, ReportFile) ->
-    warning(#{what => report_transparency,
+    ?MSM_LOG(warning, #{what => report_transparency,
               text => transparency_text(Mode, ReportFile),
               report_filename => ReportFile,
               mode => Mode}).
@@ -20,12 +22,12 @@ report_transparency(Mode, ReportFile) ->
 %% @doc The notice for a node where the service is not configured at all.
 -spec system_metrics_disabled() -> ok.
 system_metrics_disabled() ->
-    warning(#{what => system_metrics_disabled, text => disabled_text()}).
+    ?MSM_LOG(warning, #{what => system_metrics_disabled, text => disabled_text()}).
 
 %% @doc A remark about the options that were accepted, e.g. a misspelt alias.
 -spec option_warning(binary()) -> ok.
 option_warning(Text) ->
-    warning(#{what => system_metrics_option_warning, text => Text}).
+    ?MSM_LOG(warning, #{what => system_metrics_option_warning, text => Text}).
 
 -spec transparency_text(on | local, binary()) -> binary().
 transparency_text(local, ReportFile) ->
@@ -62,14 +64,15 @@ format_report(#{text := Text} = Report) ->
 format_report(Report) ->
     {"~0p", [Report]}.
 
+%% @doc True the first time this exact report is asked about on this node (see
+%% `?MSM_LOG_ONCE'): a failure that repeats every cycle is logged once.
+-spec first_time(logger:report()) -> boolean().
+first_time(Report) ->
+    Key = {?MODULE, logged, Report},
+    case persistent_term:get(Key, false) of
+        true -> false;
+        false -> persistent_term:put(Key, true), true
+    end.
+
 text(Chardata) ->
     unicode:characters_to_binary(Chardata).
-
-warning(Report) ->
-    log(warning, Report).
-
-%% @doc Logs a structured report. No `domain' metadata: OTP's default handler drops
-%% events of domains it does not know, and these must reach the operator.
--spec log(logger:level(), logger:report()) -> ok.
-log(Level, Report) ->
-    logger:log(Level, Report, #{report_cb => fun ?MODULE:format_report/1}).

@@ -1,6 +1,7 @@
 %% @private
-%% @doc The application's top supervisor: the process group scope through which the
-%% services of a cluster find each other, and the supervisor of the service itself.
+%% @doc The application's top supervisor: the owner of the node's small state table
+%% (`mongoose_system_metrics_state'), the process group scope through which the services
+%% of a cluster find each other, and the supervisor of the service itself.
 -module(mongoose_system_metrics_sup).
 -behaviour(supervisor).
 
@@ -13,6 +14,7 @@ start_link() ->
 
 -spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init([]) ->
+    ok = mongoose_system_metrics_state:create(),
     Flags = #{strategy => rest_for_one, intensity => 3, period => 60},
     Scope = #{id => mongoose_system_metrics_cluster,
               start => {pg, start_link, [mongoose_system_metrics_cluster:scope()]},

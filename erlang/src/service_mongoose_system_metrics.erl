@@ -17,6 +17,8 @@
 -export([config_spec/0]).
 -export([start_link/2]).
 
+-include("mongoose_system_metrics_log.hrl").
+
 %% gen_server.
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
@@ -132,19 +134,27 @@ validate() ->
             end
     end.
 
-%% @doc What the service is doing and why: `mode' (`on', `local' or `off') and
-%% `mode_reason' (the option or environment variable that decided it), and when it runs,
-%% `client_id', `destinations' (ids, never secrets), `reporter' (whether this node reports
-%% for the cluster), `next_report_at' and `last_report' (each destination's last outcome).
+%% @doc What the service is doing and why: `implementation' and `version' (which code
+%% runs: this project's, not MongooseIM's own module of the same name), `mode' (`on',
+%% `local' or `off') and `mode_reason' (the option, environment variable or refusal that
+%% decided it), and when it runs, `client_id' (the id reports carry), `destinations'
+%% (ids, never secrets), `reporter' (whether this node reports for the cluster),
+%% `next_report_at' and `last_report' (each destination's last outcome). After a refused
+%% start, `refused_start' names the option and why.
 -spec status() -> #{atom() => term()}.
 status() ->
-    try
-        gen_server:call(?MODULE, status, 5000)
-    catch
-        exit:_ ->
-            Why = application:get_env(mongoose_system_metrics, off_reason, <<"the service is not running">>),
-            #{mode => off, mode_reason => Why}
-    end.
+    Status = try
+                 gen_server:call(?MODULE, status, 5000)
+             catch
+                 exit:_ ->
+                     #{mode => off,
+                       mode_reason => mongoose_system_metrics_state:get(off_reason, <<"the service is not running">>)}
+             end,
+    Refused = case mongoose_system_metrics_state:get(refused_start, none) of
+                  none -> #{};
+                  Why -> #{refused_start => Why}
+              end,
+    maps:merge(Status#{implementation => <<"mongoose_system_metrics">>, version => version()}, Refused).
 
 %% @doc MongooseIM's start-up hook: when the service is not configured, log the
 %% "opted out" notice (which says how to silence it) and return `ignore'.
@@ -225,7 +235,7 @@ handle_info(cycle_due, #state{periodic_report = Periodic} = State) ->
             {noreply, start_cycle(periodic, [], Rearmed)};
         {#cycle{}, true} ->
             %% A slow delivery never piles cycles up: this one is skipped.
-            log(notice, #{what => system_metrics_cycle_skipped,
+            ?MSM_LOG(notice, #{what => system_metrics_cycle_skipped,
                           text => <<"the previous report is still being delivered">>}),
             {noreply, Rearmed}
     end;
@@ -259,7 +269,7 @@ handle_info({mongoose_system_metrics_report, Ref, Result},
     reply_all(Waiting, Outcome),
     {noreply, State#state{cycle = undefined}};
 handle_info({cycle_timeout, Ref}, #state{cycle = #cycle{ref = Ref, waiting = Waiting}} = State) ->
-    log(warning, #{what => system_metrics_cycle_timeout,
+    ?MSM_LOG(warning, #{what => system_metrics_cycle_timeout,
                    text => <<"the report cycle did not finish in time; giving up on it">>}),
     reply_all(Waiting, {error, timeout}),
     {noreply, State#state{cycle = undefined}};
@@ -283,10 +293,13 @@ terminate(_Reason, #state{cycle = Cycle}) ->
 start_configured(Options) ->
     case core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Options)) end) of
         {error, Reason} ->
-            %% MongooseIM keeps starting whatever a service returns: say it loudly.
-            log(error, #{what => system_metrics_invalid_options, reason => Reason}),
+            %% MongooseIM keeps starting whatever a service returns: say it loudly, and
+            %% keep saying it in status/0.
+            ?MSM_LOG(error, #{what => system_metrics_invalid_options, reason => Reason}),
+            mongoose_system_metrics_state:set(refused_start, refusal_text(Reason)),
             {error, Reason};
         {ok, Configuration, Started} ->
+            mongoose_system_metrics_state:set(refused_start, none),
             case whereis(?MODULE) of
                 Pid when is_pid(Pid) ->
                     {error, {already_started, Pid}};
@@ -298,7 +311,7 @@ start_configured(Options) ->
 start_service(Configuration, #{mode := off, mode_reason := Why}) ->
     %% Installing an `off' configuration clears the core and forgets the client id.
     _ = core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end),
-    application:set_env(mongoose_system_metrics, off_reason, Why),
+    mongoose_system_metrics_state:set(off_reason, Why),
     mongoose_system_metrics_facts:mark_configured(true),
     ignore;
 start_service(Configuration, Started) ->
@@ -311,13 +324,36 @@ start_service(Configuration, Started) ->
             {error, Reason}
     end.
 
+%% The core's options errors carry a message that names the option and never a secret.
+refusal_text({_, _Option, Message}) when is_binary(Message) -> Message;
+refusal_text({_, Message}) when is_binary(Message) -> Message;
+refusal_text(Reason) -> iolist_to_binary(io_lib:format("~0p", [Reason])).
+
+%% The application's version, also before it is loaded (the service never configured):
+%% from the .app file beside this module, without asking the application controller.
+version() ->
+    case application:get_key(mongoose_system_metrics, vsn) of
+        {ok, Vsn} ->
+            list_to_binary(Vsn);
+        undefined ->
+            App = filename:join(filename:dirname(code:which(?MODULE)), "mongoose_system_metrics.app"),
+            case file:consult(App) of
+                {ok, [{application, _, Keys}]} -> list_to_binary(proplists:get_value(vsn, Keys, ""));
+                _ -> null
+            end
+    end.
+
 start_argument(Options) ->
     Argument = #{options => Options,
-                 built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, undefined),
+                 %% MongooseIM's own GA4 property unless the packager chose another, or none.
+                 built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, mongooseim),
+                 host_client_id => mongoose_system_metrics_facts:host_client_id(),
                  report_dir => log_dir(),
-                 %% The environment can only lower sharing; the core decides.
+                 %% The environment can only lower sharing; the core decides. CI=true
+                 %% picks MongooseIM's CI property, as MongooseIM does.
                  environment => #{do_not_track => os:getenv("DO_NOT_TRACK"),
-                                  mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS")}},
+                                  mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS"),
+                                  ci => os:getenv("CI")}},
     %% `delivery' tunes timeouts and retries (tests shorten them); `fault' injects a panic
     %% for the reliability tests.
     lists:foldl(fun(Key, Acc) ->
@@ -379,14 +415,13 @@ start_cycle(Why, Waiting, #state{periodic_report = Periodic} = State) ->
             follow(Identity),
             case core(fun() -> service_mongoose_system_metrics_nif:report_now(Facts) end) of
                 {ok, Ref, Dropped} ->
-                    [mongoose_system_metrics_facts:log_once(#{what => system_metrics_fact_left_out,
-                                                              fact => Fact, text => Text})
-                     || {Fact, Text} <- Dropped],
+                    _ = [?MSM_LOG_ONCE(#{what => system_metrics_fact_left_out, fact => Fact, text => Text})
+                         || {Fact, Text} <- Dropped],
                     cycle_started(Ref, Waiting, Now, Identity, State);
                 {ok, Ref} ->
                     cycle_started(Ref, Waiting, Now, Identity, State);
                 {error, Reason} ->
-                    log(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
+                    ?MSM_LOG(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
                     reply_all(Waiting, {error, Reason}),
                     State
             end
@@ -403,7 +438,7 @@ follow(undefined) ->
 follow(Identity) ->
     case core(fun() -> service_mongoose_system_metrics_nif:follow(Identity) end) of
         ok -> ok;
-        {error, Why} -> log(warning, #{what => system_metrics_client_id_not_saved, text => Why})
+        {error, Why} -> ?MSM_LOG(warning, #{what => system_metrics_client_id_not_saved, text => Why})
     end.
 
 arm(Ms, #state{timer = Timer} = State) ->
@@ -414,17 +449,17 @@ outcome({ok, Report, FileResult}) ->
     log_failures(Report),
     case FileResult of
         ok -> ok;
-        {error, Why} -> log(warning, #{what => system_metrics_report_file_failed, text => Why})
+        {error, Why} -> ?MSM_LOG(warning, #{what => system_metrics_report_file_failed, text => Why})
     end,
     {ok, Report};
 outcome({error, Why}) ->
-    log(warning, #{what => system_metrics_cycle_failed, text => Why}),
+    ?MSM_LOG(warning, #{what => system_metrics_cycle_failed, text => Why}),
     {error, Why}.
 
 %% Delivery failures are expected in closed networks: notice level, one line each.
 log_failures(#{<<"destinations">> := Destinations}) ->
-    [log(notice, #{what => system_metrics_delivery_failed, destination => Id, text => Error})
-     || #{<<"id">> := Id, <<"result">> := <<"failed">>, <<"error">> := Error} <- Destinations],
+    _ = [?MSM_LOG(notice, #{what => system_metrics_delivery_failed, destination => Id, text => Error})
+         || #{<<"id">> := Id, <<"result">> := <<"failed">>, <<"error">> := Error} <- Destinations],
     ok.
 
 reply_all(Waiting, Reply) ->
@@ -446,5 +481,3 @@ core(Call) ->
         error:nif_panicked -> {error, nif_panicked}
     end.
 
-log(Level, Report) ->
-    mongoose_system_metrics_notice:log(Level, Report).

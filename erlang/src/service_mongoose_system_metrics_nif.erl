@@ -19,9 +19,10 @@
 
 -type start_argument() :: #{options := map() | list(),
                             fault => panic_in_nif | panic_in_cycle,
-                            built_in_tracking_id => term(),
+                            built_in_tracking_id => mongooseim | none | undefined | term(),
+                            host_client_id => binary() | undefined,
                             report_dir => file:filename_all() | undefined,
-                            environment => #{do_not_track | mongooseim_system_metrics => string() | false},
+                            environment => #{do_not_track | mongooseim_system_metrics | ci => string() | false},
                             delivery => #{atom() => pos_integer()}}.
 -type started() :: #{mode := on | local | off,
                      mode_reason := binary(),

@@ -40,9 +40,18 @@ an_unavailable_source_is_not_used_test() ->
 the_host_says_whether_the_service_is_configured_test() ->
     with_source({facts, #{}}, fun() -> ?assert(?M:is_configured()) end),
     with_source(crash, fun() ->
-                               ?M:mark_configured(false),
-                               ?assertNot(?M:is_configured()),
+                               %% Without the application, nothing is kept: not configured.
                                ?M:mark_configured(true),
-                               ?assert(?M:is_configured()),
-                               ?M:mark_configured(false)
+                               ?assertNot(?M:is_configured()),
+                               %% The table the top supervisor owns when it runs.
+                               ok = mongoose_system_metrics_state:create(),
+                               try
+                                   ?assertNot(?M:is_configured()),
+                                   ?M:mark_configured(true),
+                                   ?assert(?M:is_configured()),
+                                   ?M:mark_configured(false),
+                                   ?assertNot(?M:is_configured())
+                               after
+                                   ets:delete(mongoose_system_metrics_state)
+                               end
                        end).
