@@ -23,9 +23,11 @@ test: deps lint test-rust test-erlang
 test-rust:
 	cargo test --release --locked --workspace
 
+# The real-node suites run against two fresh MongooseIM releases when a MongooseIM build
+# is at hand, or the releases named by MONGOOSEIM_RELEASE(_2); else they skip, saying why.
 test-erlang: build
 	rebar3 eunit
-	rebar3 ct
+	scripts/with-mongooseim-releases.sh rebar3 ct
 
 lint: deps
 	cargo fmt --all -- --check
