@@ -32,6 +32,7 @@ end_per_group(_Group, _Config) ->
 
 init_per_suite(Config) ->
     msm_test:fast_retries(),
+    msm_test:only_operator_destinations(),
     Config.
 
 end_per_suite(_Config) ->
