@@ -349,10 +349,7 @@ delete_list() ->
 %% The repository: the priv of the application is a symlink to erlang/priv of it.
 repo_root() ->
     Priv = code:priv_dir(?APP),
-    Git = open_port({spawn_executable, executable("git")},
-                    [{args, ["-C", filename:join([Priv, "..", ".."]), "rev-parse", "--show-toplevel"]},
-                     binary, exit_status, stderr_to_stdout, use_stdio]),
-    case collect(Git, []) of
+    case msm_release:run(executable("git"), ["-C", filename:join([Priv, "..", ".."]), "rev-parse", "--show-toplevel"]) of
         {0, Out} -> string:trim(binary_to_list(Out));
         Error -> error({not_in_a_git_repository, Priv, Error})
     end.
@@ -614,17 +611,6 @@ ok_run(Executable, Args, Dir, Env) ->
 
 %% Runs a program in Dir: {ExitStatus, Output}, the output logged.
 run(Executable, Args, Dir, Env) ->
-    Port = open_port({spawn_executable, Executable},
-                     [{args, Args}, {cd, Dir}, {env, Env}, binary, exit_status, stderr_to_stdout, use_stdio]),
-    {Status, Out} = collect(Port, []),
+    {Status, Out} = msm_release:run(Executable, Args, #{cd => Dir, env => Env, timeout => 1200000}),
     ct:log("~s ~s (in ~s): exit ~b~n~s", [Executable, lists:join(" ", Args), Dir, Status, Out]),
     {Status, Out}.
-
-collect(Port, Acc) ->
-    receive
-        {Port, {data, Data}} -> collect(Port, [Data | Acc]);
-        {Port, {exit_status, Status}} -> {Status, iolist_to_binary(lists:reverse(Acc))}
-    after 1200000 ->
-        catch port_close(Port),
-        error({timeout, iolist_to_binary(lists:reverse(Acc))})
-    end.

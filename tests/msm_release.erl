@@ -57,21 +57,26 @@ ctl(Root, Args) ->
 %% standard error folded into the output.
 -spec run(file:filename(), [string()]) -> {non_neg_integer(), binary()}.
 run(Executable, Args) ->
-    run(Executable, Args, []).
+    run(Executable, Args, #{}).
 
--spec run(file:filename(), [string()], [{string(), string() | false}]) -> {non_neg_integer(), binary()}.
-run(Executable, Args, Env) ->
+%% @doc `run/2' with `env' (variables to set, or unset with `false'), `cd' (the directory
+%% to run in) and `timeout' (milliseconds, 3 minutes unless given).
+-spec run(file:filename(), [string()], #{env => [{string(), string() | false}], cd => file:filename(),
+                                         timeout => timeout()}) -> {non_neg_integer(), binary()}.
+run(Executable, Args, Options) ->
+    Cd = [{cd, Dir} || #{cd := Dir} <- [Options]],
     Port = open_port({spawn_executable, Executable},
-                     [{args, Args}, {env, Env}, binary, exit_status, stderr_to_stdout, use_stdio]),
-    collect(Port, []).
+                     [{args, Args}, {env, maps:get(env, Options, [])}, binary, exit_status,
+                      stderr_to_stdout, use_stdio | Cd]),
+    collect(Port, [], maps:get(timeout, Options, 180000)).
 
-collect(Port, Acc) ->
+collect(Port, Acc, Timeout) ->
     receive
-        {Port, {data, Data}} -> collect(Port, [Data | Acc]);
+        {Port, {data, Data}} -> collect(Port, [Data | Acc], Timeout);
         {Port, {exit_status, Status}} -> {Status, iolist_to_binary(lists:reverse(Acc))}
-    after 180000 ->
+    after Timeout ->
         catch port_close(Port),
-        error({timeout, lists:reverse(Acc)})
+        error({timeout, iolist_to_binary(lists:reverse(Acc))})
     end.
 
 %% @doc Starts the node; returns once MongooseIM has started.

@@ -236,7 +236,7 @@ handle_info(cycle_due, #state{periodic_report = Periodic} = State) ->
         {#cycle{}, true} ->
             %% A slow delivery never piles cycles up: this one is skipped.
             ?MSM_LOG(notice, #{what => system_metrics_cycle_skipped,
-                          text => <<"the previous report is still being delivered">>}),
+                               text => <<"the previous report is still being delivered">>}),
             {noreply, Rearmed}
     end;
 handle_info({Ref, leave, _Group, _Pids}, #state{members = Ref, periodic_report = Periodic} = State) ->
@@ -270,7 +270,7 @@ handle_info({mongoose_system_metrics_report, Ref, Result},
     {noreply, State#state{cycle = undefined}};
 handle_info({cycle_timeout, Ref}, #state{cycle = #cycle{ref = Ref, waiting = Waiting}} = State) ->
     ?MSM_LOG(warning, #{what => system_metrics_cycle_timeout,
-                   text => <<"the report cycle did not finish in time; giving up on it">>}),
+                        text => <<"the report cycle did not finish in time; giving up on it">>}),
     reply_all(Waiting, {error, timeout}),
     {noreply, State#state{cycle = undefined}};
 handle_info(_Stale, State) ->
@@ -480,4 +480,3 @@ core(Call) ->
         error:undef -> {error, not_loaded};
         error:nif_panicked -> {error, nif_panicked}
     end.
-
