@@ -371,7 +371,7 @@ no_destination_is_said_not_claimed(Config) ->
     end,
     ?assert(lists:keymember("etc/vm.args", 1, Files)).
 
-%% DESIGN's consent table, through etc/mongooseim.toml of a real node: the notices
+%% The README's consent table, through etc/mongooseim.toml of a real node: the notices
 %% MongooseIM's own tests look for ("MongooseIM docs"), once, with their location.
 consent_through_mongooseim_toml(Config) ->
     Root = ?config(root, Config),
