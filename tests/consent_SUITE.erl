@@ -1,4 +1,4 @@
-%% @doc The consent matrix of DESIGN.md section 6, checked on what is actually logged
+%% @doc The README's consent table, checked on what is actually logged
 %% and sent. MongooseIM's own tests find the notices by the words "MongooseIM docs".
 -module(consent_SUITE).
 -compile([export_all, nowarn_export_all]).

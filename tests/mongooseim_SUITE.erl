@@ -21,7 +21,7 @@ all() ->
      cluster_event_from_cets,
      cluster_event_from_mnesia,
      listeners_give_apis_transports_and_tls_options,
-     outgoing_pools_are_counted_per_type,
+     outgoing_pools_are_reported_one_by_one,
      stanza_counts_from_prometheus,
      stanza_counts_from_exometer,
      stanza_counts_of_6_3_from_exometer,
@@ -34,11 +34,13 @@ all() ->
      odd_values_in_module_options_never_lose_the_report,
      the_client_id_is_mongooseims_cluster_id,
      started_as_mongooseim_starts_it,
+     mongooseims_global_google_analytics_url_is_honoured,
      verify_if_configured_reads_the_services_section,
      no_private_value_leaves_the_node].
 
 init_per_suite(Config) ->
     Fixtures = msm_test:compile_fixtures(Config, "fixtures"),
+    ok = modules_with_metrics(Fixtures),
     Paths = [filename:dirname(code:which(M)) || M <- [?SERVICE, ga4_collector_port]],
     %% Not linked: init_per_suite runs in a process of its own that ends.
     {ok, Peer, _} = peer:start(#{connection => standard_io, args => msm_test:peer_args() ++ ["-pa", Fixtures | Paths]}),
@@ -46,7 +48,36 @@ init_per_suite(Config) ->
                                          [{description, "MongooseIM stand-in"}, {vsn, "6.8.0-42-gabcdef1"},
                                           {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]}]),
     ok = call(Peer, mim_fixture, capture_logs, []),
+    %% Loaded, as MongooseIM's modules are once enabled.
+    [{module, M} = call(Peer, code, ensure_loaded, [M])
+     || M <- [mod_event_pusher | [list_to_atom(filename:basename(F, ".beam"))
+                                  || F <- filelib:wildcard(filename:join(Fixtures, "mod_*.beam"))]]],
     [{peer, Peer}, {collector, ga4_collector_port:start()} | Config].
+
+%% Stand-ins for the MongooseIM modules whose config_metrics/1 reports options, each with
+%% the keys its source gives (MongooseIM 6.8.0, `config_metrics/1' in src/**/mod_*.erl:
+%% `mongoose_module_metrics:opts_for_module(HostType, ?MODULE, Keys)'). mod_event_pusher,
+%% which reports its backends, is a fixture of its own; other modules report nothing.
+modules_with_metrics(Dir) ->
+    Keys = [{mod_auth_token, [backend]}, {mod_event_pusher_push, [backend]}, {mod_http_upload, [backend]},
+            {mod_inbox, [backend]}, {mod_last, [backend]}, {mod_mam, [backend]},
+            {mod_muc, [backend, online_backend]}, {mod_muc_light, [backend]}, {mod_offline, [backend]},
+            {mod_privacy, [backend]}, {mod_private, [backend]}, {mod_pubsub_old, [backend]},
+            {mod_push_service_mongoosepush, [api_version]}, {mod_roster, [backend]}, {mod_vcard, [backend]}],
+    lists:foreach(
+      fun({Module, Reported}) ->
+              Source = io_lib:format("-module(~p).~n-export([config_metrics/1]).~n"
+                                     "config_metrics(HostType) -> mongoose_module_metrics:opts_for_module(HostType, ~p, ~p).~n",
+                                     [Module, Module, Reported]),
+              {ok, Tokens, _} = erl_scan:string(lists:flatten(Source)),
+              Forms = [begin {ok, F} = erl_parse:parse_form(T), F end || T <- split_forms(Tokens, [])],
+              {ok, Module, Beam} = compile:forms(Forms, [return_errors]),
+              ok = file:write_file(filename:join(Dir, atom_to_list(Module) ++ ".beam"), Beam)
+      end, Keys).
+
+split_forms([], []) -> [];
+split_forms([{dot, _} = Dot | Rest], Acc) -> [lists:reverse([Dot | Acc]) | split_forms(Rest, [])];
+split_forms([Token | Rest], Acc) -> split_forms(Rest, [Token | Acc]).
 
 end_per_suite(Config) ->
     ga4_collector_port:stop(?config(collector, Config)),
@@ -134,7 +165,8 @@ mongooseims_own_module_list_is_reported_with_backends(Config) ->
     Expected = lists:sort(
                  [mod(mod_vcard, [{backend, <<"rdbms">>}]),
                   mod(mod_mam, [{backend, <<"rdbms">>}]),
-                  mod(mod_mam_pm, [{backend, <<"rdbms">>}]),
+                  %% mod_mam_pm has no config_metrics/1: named, without its backend.
+                  mod(mod_mam_pm),
                   mod(mod_mam_rdbms_arch),
                   mod(mod_muc, [{backend, <<"rdbms">>}, {online_backend, <<"cets">>}]),
                   mod(mod_event_pusher, [{backend, <<"http">>}]),
@@ -240,8 +272,9 @@ listeners_give_apis_transports_and_tls_options(Config) ->
     Report = report(Config, mim_config(#{listen => Listen})),
     ?assertEqual([#{<<"mongoose_bosh_handler">> => <<"enabled">>, <<"mongoose_graphql_handler">> => <<"enabled">>,
                     <<"mongoose_websocket_handler">> => <<"enabled">>}], events(<<"http_api">>, Report)),
-    ?assertEqual([#{<<"tcp">> => <<"enabled">>, <<"tls">> => <<"enabled">>, <<"starttls">> => <<"enabled">>,
-                    <<"bosh">> => <<"enabled">>, <<"websockets">> => <<"enabled">>}],
+    %% As MongooseIM 6.6 and later name them: the handler modules, and `tcp'.
+    ?assertEqual([#{<<"tcp">> => <<"enabled">>, <<"mongoose_bosh_handler">> => <<"enabled">>,
+                    <<"mongoose_websocket_handler">> => <<"enabled">>}],
                  events(<<"transport_mechanism">>, Report)),
     ?assertEqual([#{<<"mode">> => <<"starttls">>, <<"module">> => <<"just_tls">>},
                   #{<<"mode">> => <<"tls">>, <<"module">> => <<"just_tls">>}],
@@ -251,16 +284,16 @@ listeners_give_apis_transports_and_tls_options(Config) ->
     [?assertNot(msm_test:contains(Bytes, P)) || P <- ["10.1.2.3", "5222", "tls-pass", "graphql-secret", "component-secret",
                                                       "acme", "c2s.pem"]].
 
-outgoing_pools_are_counted_per_type(Config) ->
+%% One event per pool of the outgoing_pools section, as MongooseIM sends them.
+outgoing_pools_are_reported_one_by_one(Config) ->
     Pool = fun(Type, Tag) -> #{type => Type, scope => global, tag => Tag, opts => #{workers => 10},
                                conn_opts => #{server => "db.internal.example", password => "db-pass"}} end,
     MimConfig = mim_config(#{outgoing_pools => [Pool(rdbms, default), Pool(rdbms, readonly), Pool(http, push),
                                                 Pool(redis, default)],
                              {outgoing_pools, <<"localhost">>} => [(Pool(rdbms, local))#{scope => <<"localhost">>}]}),
     Report = report(Config, MimConfig),
-    ?assertEqual([#{<<"value">> => <<"http">>, <<"count">> => 1},
-                  #{<<"value">> => <<"rdbms">>, <<"count">> => 3},
-                  #{<<"value">> => <<"redis">>, <<"count">> => 1}], events(<<"outgoing_pool">>, Report)),
+    ?assertEqual([#{<<"value">> => <<"rdbms">>}, #{<<"value">> => <<"rdbms">>},
+                  #{<<"value">> => <<"http">>}, #{<<"value">> => <<"redis">>}], events(<<"outgoing_pool">>, Report)),
     ?assertNot(msm_test:contains(term_to_binary(Report), "db-pass")).
 
 stanza(Type, Report) ->
@@ -451,6 +484,23 @@ started_as_mongooseim_starts_it(Config) ->
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = call(Peer, ?SERVICE, report_now, []),
     ok = call(Peer, ?SERVICE, stop, []),
     ?assertEqual(undefined, whereis_service(Peer)).
+
+%% MongooseIM's own test suites point its service at their server with the global
+%% `google_analytics_url' key (a full collect URL): without the option, so does this one.
+mongooseims_global_google_analytics_url_is_honoured(Config) ->
+    Peer = ?config(peer, Config),
+    Collector = ?config(collector, Config),
+    Options = maps:remove(google_analytics_url, options(Config)),
+    ok = call(Peer, mongoose_config, set_opts,
+              [mim_config(#{google_analytics_url => ga4_collector_port:url(Collector) ++ "/mp/collect"})]),
+    {ok, _} = call(Peer, ?SERVICE, start, [Options]),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = call(Peer, ?SERVICE, report_now, []),
+    [_] = ga4_collector_port:wait_for_requests(Collector, <<"/mp/collect">>, 1),
+    %% The service's own option wins.
+    ok = call(Peer, ?SERVICE, stop, []),
+    ok = call(Peer, mongoose_config, set_opts, [mim_config(#{google_analytics_url => "http://127.0.0.1:9/mp/collect"})]),
+    {ok, _} = call(Peer, ?SERVICE, start, [options(Config)]),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = call(Peer, ?SERVICE, report_now, []).
 
 verify_if_configured_reads_the_services_section(Config) ->
     Peer = ?config(peer, Config),

@@ -26,9 +26,11 @@ groups() ->
       [the_installed_module_runs_and_says_so,
        mongooseim_s_parser_takes_every_option,
        the_report_matches_the_node,
+       the_events_are_mongooseim_s_but_for_the_listed_differences,
        stanza_totals_equal_mongooseim_s_own,
        prometheus_totals_equal_mongooseim_s_own,
        reports_go_to_mongooseim_s_property_by_default,
+       mongooseim_s_own_url_setting_is_honoured,
        no_destination_is_said_not_claimed,
        consent_through_mongooseim_toml,
        a_refused_option_is_named,
@@ -288,6 +290,76 @@ the_report_matches_the_node(Config) ->
     ?assert(msm_test:contains(SendLog, ClusterId)),
     ?assertNot(filelib:is_file(filename:join(Log, "system_metrics_client_id"))).
 
+%% Parity: at one moment on the same node, MongooseIM's own collector (it ships in the
+%% release) and the service's preview give the same events, parameters and values, but
+%% for the deliberate differences listed as data, each of which must show its cause.
+the_events_are_mongooseim_s_but_for_the_listed_differences(Config) ->
+    Root = ?config(root, Config),
+    configure(Config, Root, section(Config, "  report = true\n")),
+    start(Root),
+    users(Root),
+    _ = traffic(Root, 1),
+    {ok, Listed} = file:consult(filename:join(?config(data_dir, Config), "differences.eterm")),
+    {ok, Doc} = file:read_file(filename:join([code:priv_dir(mongoose_system_metrics), "..", "..", "doc",
+                                              "differences-from-mongooseim.md"])),
+    [?assert(msm_test:contains(Doc, ["\n### ", atom_to_list(Id), "\n"]), Id) || {Id, _} <- Listed],
+    Theirs = [{atom_to_binary(Name), plain(Params)}
+              || #{name := Name, params := Params} <- rpc(Root, mongoose_system_metrics_collector, collect, [[]])],
+    {ok, #{<<"events">> := Preview}} = rpc(Root, ?SERVICE, preview, []),
+    Ours = [{Name, Params} || #{<<"name">> := Name, <<"params">> := Params} <- Preview],
+    ct:pal("MongooseIM's collector:~n~p~nthe service's preview:~n~p", [Theirs, Ours]),
+    %% Read a second apart at most: the uptimes may differ by that much.
+    ?assert(abs(uptime_s(Theirs) - uptime_s(Ours)) =< 2),
+    {Theirs1, Ours1} = lists:foldl(fun({Id, What}, Acc) -> allow(Root, Id, What, Acc) end,
+                                   {without_uptime(Theirs), without_uptime(Ours)}, Listed),
+    Missing = lists:sort(Theirs1) -- lists:sort(Ours1),
+    Extra = lists:sort(Ours1) -- lists:sort(Theirs1),
+    ct:pal("not sent by the service: ~p~nsent by the service only: ~p", [Missing, Extra]),
+    ?assertEqual({[], []}, {Missing, Extra}).
+
+%% A listed difference: checked to have the cause its section gives, then taken out of
+%% both reports.
+allow(Root, node_number_counts_members = Id, {param, Event, Param}, {Theirs, Ours}) ->
+    [Members] = [N || {E, #{Param := N}} <- Ours, E =:= Event],
+    ?assertEqual({Id, length(rpc(Root, mnesia, system_info, [running_db_nodes]))}, {Id, Members}),
+    {without_param(Event, Param, Theirs), without_param(Event, Param, Ours)};
+allow(Root, open_source_modules_named = Id, {extra_events, Event}, {Theirs, Ours}) ->
+    %% Modules without MongooseIM's behaviour: MongooseIM counts them as custom.
+    Named = [E || {N, #{<<"module">> := M}} = E <- Ours, N =:= Event,
+                  not lists:member(E, Theirs), not declares_module_metrics(Root, M)],
+    ?assertNotEqual({Id, []}, {Id, Named}),
+    put(named_open_source_modules, length(Named)),
+    {Theirs, Ours -- Named};
+allow(_Root, custom_module_count = Id, {param, Event, Param}, {Theirs, Ours}) ->
+    [Original] = [N || {E, #{Param := N}} <- Theirs, E =:= Event],
+    [Counted] = [N || {E, #{Param := N}} <- Ours, E =:= Event],
+    ?assertEqual({Id, Original - get(named_open_source_modules)}, {Id, Counted}),
+    {without_param(Event, Param, Theirs), without_param(Event, Param, Ours)}.
+
+declares_module_metrics(Root, Module) ->
+    Attributes = rpc(Root, binary_to_atom(Module), module_info, [attributes]),
+    lists:member(mongoose_module_metrics, proplists:get_value(behaviour, Attributes, []) ++
+                                          proplists:get_value(behavior, Attributes, [])).
+
+without_param(Event, Param, Events) ->
+    [case E of Event -> {E, maps:remove(Param, P)}; _ -> {E, P} end || {E, P} <- Events].
+
+without_uptime(Events) ->
+    without_param(<<"cluster">>, <<"uptime">>, Events).
+
+uptime_s(Events) ->
+    [Uptime] = [U || {<<"cluster">>, #{<<"uptime">> := U}} <- Events],
+    {match, [D, H, M, S]} = re:run(Uptime, "^([0-9]+)-([0-9]{2}):([0-9]{2}):([0-9]{2})$", [{capture, all_but_first, list}]),
+    ((list_to_integer(D) * 24 + list_to_integer(H)) * 60 + list_to_integer(M)) * 60 + list_to_integer(S).
+
+%% MongooseIM's parameters as JSON gives them: binary keys, and atoms as binaries.
+plain(Params) ->
+    maps:from_list([{text(K), case V of _ when is_integer(V) -> V; _ -> text(V) end} || {K, V} <- maps:to_list(Params)]).
+
+text(A) when is_atom(A) -> atom_to_binary(A);
+text(B) when is_binary(B) -> B;
+text(L) when is_list(L) -> list_to_binary(L).
+
 %% The six totals equal those of MongooseIM's own collector at the same moment (exometer,
 %% MongooseIM 6.3 names), and increments follow the traffic.
 stanza_totals_equal_mongooseim_s_own(Config) ->
@@ -346,6 +418,19 @@ reports_go_to_mongooseim_s_property_by_default(Config) ->
          ?assertEqual([Expected], Ids),
          stop_quietly(Root)
      end || {Ci, Expected} <- [{false, ?PRODUCTION}, {"true", ?CI_PROPERTY}, {"yes", ?PRODUCTION}]].
+
+%% MongooseIM's own test suites point its service at their server with
+%% mongoose_config:set_opt(google_analytics_url, Url) and restart it; so can they this one.
+mongooseim_s_own_url_setting_is_honoured(Config) ->
+    Root = ?config(root, Config),
+    Collector = ?config(collector, Config),
+    configure(Config, Root, "  report = true\n  initial_report = 600_000\n"),
+    start(Root),
+    ok = rpc(Root, mongoose_config, set_opt, [google_analytics_url, ga4_collector_port:url(Collector) ++ "/mp/collect"]),
+    ok = rpc(Root, ?SERVICE, stop, []),
+    {ok, _} = rpc(Root, ?SERVICE, start, [#{report => true, initial_report => 600000, periodic_report => 10800000}]),
+    #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]} = report_now(Root),
+    ?assertMatch([_ | _], ga4_collector_port:wait_for_requests(Collector, <<"/mp/collect">>, 1)).
 
 %% A packager who sets no built-in destination, and an operator who adds none: the node
 %% says so once, its notice does not claim a report is sent, and nothing is sent.

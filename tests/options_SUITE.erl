@@ -1,4 +1,4 @@
-%% @doc Options (DESIGN.md section 4) through the public start/1: each bad option is
+%% @doc Options (the README's table) through the public start/1: each bad option is
 %% refused with an error that names the option, the value and what was expected, in
 %% both the map (TOML) and the legacy proplist shape, and a refused start leaves a
 %% running service untouched.

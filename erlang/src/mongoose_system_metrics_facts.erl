@@ -12,8 +12,8 @@
 %% `tls_mode', `tls_module', `handlers'), `outgoing_pools', `components', `config_file'.
 -module(mongoose_system_metrics_facts).
 
--export([collect/0, gather/3, host_source/0, host_client_id/0, host_cluster_nodes/0, is_configured/0,
-         mark_configured/1]).
+-export([collect/0, gather/3, host_source/0, host_client_id/0, host_cluster_nodes/0,
+         host_google_analytics_url/0, is_configured/0, mark_configured/1]).
 
 -include("mongoose_system_metrics_log.hrl").
 
@@ -49,7 +49,9 @@
 -callback client_id() -> binary() | undefined.
 %% The members of the host's own cluster (its database's), this node included.
 -callback cluster_nodes() -> [node()] | undefined.
--optional_callbacks([client_id/0, cluster_nodes/0]).
+%% Where the host's own configuration sends reports, as a base URL.
+-callback google_analytics_url() -> string() | binary() | undefined.
+-optional_callbacks([client_id/0, cluster_nodes/0, google_analytics_url/0]).
 
 %% @doc The facts of this node: the host source's, completed by the VM's. Under a host,
 %% the VM adds only what it knows as well as the host (uptime, version, node count): its
@@ -106,6 +108,12 @@ host_client_id() ->
 -spec host_cluster_nodes() -> [node()] | undefined.
 host_cluster_nodes() ->
     host_call(cluster_nodes).
+
+%% @doc The base URL the host's own configuration sends reports to, for when the
+%% service's options name none (MongooseIM's test suites set one).
+-spec host_google_analytics_url() -> string() | binary() | undefined.
+host_google_analytics_url() ->
+    host_call(google_analytics_url).
 
 %% An optional callback of the host source; `undefined' when absent or failing.
 host_call(Function) ->

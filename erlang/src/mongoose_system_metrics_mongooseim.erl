@@ -12,8 +12,8 @@
 -module(mongoose_system_metrics_mongooseim).
 -behaviour(mongoose_system_metrics_facts).
 
--export([available/0, facts/0, service_configured/0, client_id/0, cluster_nodes/0, config_spec/0,
-         as_parsed/1]).
+-export([available/0, facts/0, service_configured/0, client_id/0, cluster_nodes/0,
+         google_analytics_url/0, config_spec/0, as_parsed/1]).
 
 -include("mongoose_system_metrics_log.hrl").
 
@@ -38,7 +38,7 @@
 
 -define(AS_PARSED, fun ?MODULE:as_parsed/1).
 
-%% Option keys a module's backend may be reported under.
+%% The option keys a module's `config_metrics/1' may report.
 -define(BACKEND_KEYS, [backend, online_backend, api_version]).
 
 %% @doc True when MongooseIM's configuration is loaded in this node.
@@ -72,6 +72,22 @@ facts() ->
        {stanza_counts, fun stanza_counts/0},
        {client_id, fun client_id/0}],
       []).
+
+%% @doc MongooseIM's global `google_analytics_url' key, which its own service reads (its
+%% test suites set it to a server of theirs), as a base URL: a full collect URL loses its
+%% `/mp/collect'.
+-spec google_analytics_url() -> string() | undefined.
+google_analytics_url() ->
+    case mim(mongoose_config, lookup_opt, [google_analytics_url]) of
+        {ok, Url} when is_list(Url); is_binary(Url) ->
+            Text = unicode:characters_to_list(Url),
+            case lists:suffix("/mp/collect", Text) of
+                true -> lists:sublist(Text, length(Text) - length("/mp/collect"));
+                false -> Text
+            end;
+        _ ->
+            undefined
+    end.
 
 %% @doc The TOML spec of `[services.service_mongoose_system_metrics]', as MongooseIM's
 %% config parser expects from a configurable service: a `section' record of
@@ -142,20 +158,30 @@ domain_count() ->
         undefined -> undefined
     end.
 
-%% Per host type, the modules enabled there, each with its candidate backend options. A
-%% host type whose modules are not a map is left out, not the others.
+%% Per host type, the modules enabled there, each with the options MongooseIM's own
+%% report gives for it: what its `config_metrics/1' answers (the callback of MongooseIM's
+%% `mongoose_module_metrics' behaviour), or none. Only the option keys a report can
+%% carry are handed on, and the core names only known values of them. A host type whose
+%% modules are not a map is left out, not the others.
 modules() ->
-    maps:from_list([{HostType, maps:map(fun backend_options/2, Modules)}
+    maps:from_list([{HostType, maps:map(fun(Module, _Opts) -> config_metrics(Module, HostType) end, Modules)}
                     || {HostType, Modules} <- maps:to_list(mim(gen_mod, loaded_modules_with_opts, [])),
                        is_map(Modules)]).
 
-%% mod_event_pusher is configured per backend: its option keys are its backends.
-backend_options(mod_event_pusher, Opts) when is_map(Opts) ->
-    [{backend, Backend} || Backend <- maps:keys(Opts)];
-backend_options(_Module, Opts) when is_map(Opts) ->
-    [{Key, Value} || Key <- ?BACKEND_KEYS, {ok, Value} <- [maps:find(Key, Opts)]];
-backend_options(_Module, _Opts) ->
-    [].
+%% A module enabled on a host type is loaded; looking for others on the code path would
+%% cost a search of every directory.
+config_metrics(Module, HostType) ->
+    case erlang:function_exported(Module, config_metrics, 1) of
+        true ->
+            try Module:config_metrics(HostType) of
+                Pairs when is_list(Pairs) -> [{Key, Value} || {Key, Value} <- Pairs, lists:member(Key, ?BACKEND_KEYS)];
+                _ -> []
+            catch
+                _:_ -> []
+            end;
+        false ->
+            []
+    end.
 
 listeners() ->
     [listener(Listener) || #{module := Module} = Listener <- opt(listen), is_atom(Module)].
@@ -184,12 +210,9 @@ tls(Key, #{tls := Tls}) when is_map(Tls) ->
 tls(_Key, _Listener) ->
     undefined.
 
-%% Global pools, and the pools of each host type.
+%% The pools of the `outgoing_pools' section, as MongooseIM's own report counts them.
 outgoing_pools() ->
-    HostTypes = try host_types() catch _:_ -> [] end,
-    PerHostType = [Pools || HostType <- HostTypes,
-                            {ok, Pools} <- [mim(mongoose_config, lookup_opt, [{outgoing_pools, HostType}])]],
-    [Type || Pools <- [opt(outgoing_pools) | PerHostType], is_list(Pools), #{type := Type} <- Pools, is_atom(Type)].
+    [Type || #{type := Type} <- opt(outgoing_pools), is_atom(Type)].
 
 %% External components connected to this node (each domain once); their registry was in
 %% ejabberd_router before MongooseIM 6.2.

@@ -1,6 +1,6 @@
-%% @doc What the operator is told through OTP `logger': the consent notices of DESIGN.md
-%% section 6 (warning level, so they show even where the level is set to warning) and
-%% the service's other events. All are structured reports with a `what' key.
+%% @doc What the operator is told through OTP `logger': the consent notices of the
+%% README's consent table (warning level, so they show even where the level is set to
+%% warning) and the service's other events. All are structured reports with a `what' key.
 -module(mongoose_system_metrics_notice).
 
 -export([report_transparency/2, system_metrics_disabled/0, option_warning/1,

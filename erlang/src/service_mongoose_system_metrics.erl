@@ -344,7 +344,7 @@ version() ->
     end.
 
 start_argument(Options) ->
-    Argument = #{options => Options,
+    Argument = #{options => with_host_url(Options),
                  %% MongooseIM's own GA4 property unless the packager chose another, or none.
                  built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, mongooseim),
                  host_client_id => mongoose_system_metrics_facts:host_client_id(),
@@ -362,6 +362,22 @@ start_argument(Options) ->
                             undefined -> Acc
                         end
                 end, Argument, [delivery, fault]).
+
+%% Without the option, the URL of the host's own configuration, if it has one (as
+%% MongooseIM's global `google_analytics_url' key, which its own service honours).
+with_host_url(Options) ->
+    Given = case Options of
+                #{google_analytics_url := _} -> true;
+                _ when is_list(Options) -> lists:keymember(google_analytics_url, 1, Options);
+                _ -> false
+            end,
+    case {Given, Given orelse mongoose_system_metrics_facts:host_google_analytics_url()} of
+        {true, _} -> Options;
+        {false, undefined} -> Options;
+        {false, Url} when is_map(Options) -> Options#{google_analytics_url => Url};
+        {false, Url} when is_list(Options) -> Options ++ [{google_analytics_url, Url}];
+        {false, _} -> Options
+    end.
 
 %% The directory of the first file log handler, as MongooseIM puts its logs there.
 log_dir() ->

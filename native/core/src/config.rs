@@ -24,7 +24,7 @@ pub struct ServiceConfig {
     pub mode: Mode,
     /// Which option or environment variable decided the mode.
     pub mode_reason: String,
-    /// Whether to log the consent notice (DESIGN.md section 6).
+    /// Whether to log the consent notice (the README's consent table).
     pub notice: bool,
     /// Delay before the first report, in milliseconds.
     pub initial_report_ms: u64,

@@ -1,4 +1,4 @@
-//! Turns [`Facts`] into GA4 events (DESIGN.md section 5), applying the anonymisation
+//! Turns [`Facts`] into GA4 events (the README's "What is sent"), applying the anonymisation
 //! rules: only names from [`crate::known`] leave the node; everything else is counted.
 //! Host names, domains, paths and option values never reach an event.
 
@@ -101,8 +101,9 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
     }
     events.extend(cluster(facts));
     if let Some(listeners) = &facts.listeners {
-        events.extend(enabled_set("http_api", http_apis(listeners)));
-        events.extend(enabled_set("transport_mechanism", transports(listeners)));
+        // Both sent even when empty, as MongooseIM sends them.
+        events.push(enabled_set("http_api", http_apis(listeners, facts.version.as_deref())));
+        events.push(enabled_set("transport_mechanism", transports(listeners)));
         events.extend(tls_options(listeners));
     }
     if let Some(pools) = &facts.outgoing_pools {
@@ -283,28 +284,35 @@ pub fn config_type(path: &str) -> &'static str {
     }
 }
 
-fn http_apis(listeners: &[Listener]) -> BTreeSet<&'static str> {
-    listeners.iter().flat_map(|l| &l.handlers).filter_map(|h| known::find(known::HTTP_APIS, h)).collect()
+/// The HTTP handlers in use that MongooseIM's collector of the running release reports:
+/// its allowlist changed in 6.6 (a cluster in a rolling upgrade reports as the newest).
+fn http_apis(listeners: &[Listener], version: Option<&str>) -> BTreeSet<&'static str> {
+    let allowed = match version {
+        Some(versions) if versions.split(',').all(|v| release(v).is_some_and(|r| r < (6, 6))) => {
+            known::HTTP_APIS_UP_TO_6_5
+        }
+        _ => known::HTTP_APIS_FROM_6_6,
+    };
+    listeners.iter().flat_map(|l| &l.handlers).filter_map(|h| known::find(allowed, h)).collect()
 }
 
+/// The major and minor number of a MongooseIM version.
+fn release(version: &str) -> Option<(u32, u32)> {
+    let clean = clean_version(version)?;
+    let mut parts = clean.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// As MongooseIM names them: the BOSH and WebSocket handlers by their module names, and
+/// `tcp` for a client listener over TCP.
 fn transports(listeners: &[Listener]) -> BTreeSet<&'static str> {
-    let mut found = BTreeSet::new();
-    for listener in listeners {
-        for handler in &listener.handlers {
-            match handler.as_str() {
-                "mongoose_bosh_handler" | "mod_bosh" => found.insert("bosh"),
-                "mongoose_websocket_handler" | "mod_websockets" => found.insert("websockets"),
-                _ => false,
-            };
-        }
-        if is_client_listener(listener) {
-            found.insert("tcp");
-            match listener.tls_mode.as_deref() {
-                Some("tls") => found.insert("tls"),
-                Some("starttls" | "starttls_required") => found.insert("starttls"),
-                _ => false,
-            };
-        }
+    let mut found: BTreeSet<&'static str> = listeners
+        .iter()
+        .flat_map(|l| &l.handlers)
+        .filter_map(|h| known::find(known::HTTP_TRANSPORTS, h))
+        .collect();
+    if listeners.iter().any(is_client_listener) {
+        found.insert("tcp");
     }
     found
 }
@@ -314,11 +322,11 @@ fn is_client_listener(listener: &Listener) -> bool {
     listener.proto == "tcp" && listener.module.as_deref().is_none_or(|m| C2S_LISTENERS.contains(&m))
 }
 
-fn enabled_set(name: &'static str, keys: BTreeSet<&'static str>) -> Option<Event> {
-    (!keys.is_empty()).then(|| Event {
+fn enabled_set(name: &'static str, keys: BTreeSet<&'static str>) -> Event {
+    Event {
         name: Cow::Borrowed(name),
         params: keys.into_iter().map(|k| (Cow::Borrowed(k), Param::from(ENABLED))).collect(),
-    })
+    }
 }
 
 fn tls_options(listeners: &[Listener]) -> Vec<Event> {
@@ -340,16 +348,15 @@ fn tls_options(listeners: &[Listener]) -> Vec<Event> {
         .collect()
 }
 
-/// One event per pool type with the number of pools; unknown types are counted as `other`.
+/// One event per pool, its type as `value`, as MongooseIM sends them; a type outside
+/// MongooseIM's own (which its configuration never allows) is `other`.
 fn outgoing_pools(pools: &[String]) -> Vec<Event> {
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for pool in pools {
-        let name = known::find(known::POOL_TYPES, pool).unwrap_or("other");
-        *counts.entry(name).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .map(|(name, n)| Event::new("outgoing_pool", [("value", name.into()), ("count", n.into())]))
+    pools
+        .iter()
+        .map(|pool| {
+            let name = known::find(known::POOL_TYPES, pool).unwrap_or("other");
+            Event::new("outgoing_pool", [("value", name.into())])
+        })
         .collect()
 }
 
@@ -495,6 +502,7 @@ mod tests {
             handlers: vec![
                 "mongoose_bosh_handler".into(),
                 "mongoose_graphql_handler".into(),
+                "mongoose_prometheus_handler".into(),
                 "my_private_api".into(),
             ],
             ..Listener::default()
@@ -506,41 +514,75 @@ mod tests {
             ..Listener::default()
         };
         let facts = Facts {
+            version: Some("6.8.0".into()),
             listeners: Some(vec![c2s(Some("starttls")), c2s(Some("tls")), c2s(Some("tls")), http, s2s]),
             ..Facts::default()
         };
-        let events = build(&facts);
+        let events: Vec<Event> = build(&facts).into_iter().filter(|e| e.name != "cluster").collect();
         assert_eq!(names(&events), ["http_api", "transport_mechanism", "tls_option", "tls_option"]);
         let keys = |e: &Event| e.params.keys().cloned().collect::<Vec<_>>();
+        // MongooseIM 6.8.0's collector: the allowlist of filter_unknown_api/1 (no
+        // Prometheus handler), the handler modules and `tcp` as transports.
         assert_eq!(keys(&events[0]), ["mongoose_bosh_handler", "mongoose_graphql_handler"]);
-        assert_eq!(keys(&events[1]), ["bosh", "starttls", "tcp", "tls"]);
+        assert_eq!(keys(&events[1]), ["mongoose_bosh_handler", "tcp"]);
         assert_eq!(param(&events[2], "mode"), Some(&Param::from("starttls")));
         assert_eq!(param(&events[3], "mode"), Some(&Param::from("tls")));
         assert_eq!(param(&events[3], "module"), Some(&Param::from("just_tls")));
     }
 
+    /// MongooseIM 6.3.3, as on a real node of it: `mod_bosh` and `mod_websockets` are the
+    /// handler modules and its `http_api` allowlist has no GraphQL handler.
     #[test]
-    fn a_plain_tcp_listener_is_the_tcp_transport_and_empty_sets_send_nothing() {
-        let raw = Listener { proto: "tcp".into(), ..Listener::default() };
-        let events = build(&Facts { listeners: Some(vec![raw]), ..Facts::default() });
-        assert_eq!(names(&events), ["transport_mechanism"]);
-        assert!(build(&Facts { listeners: Some(vec![]), ..Facts::default() }).is_empty());
+    fn releases_up_to_6_5_have_their_own_handler_names() {
+        let http = Listener {
+            module: Some("ejabberd_cowboy".into()),
+            proto: "tcp".into(),
+            handlers: vec!["mod_bosh".into(), "mod_websockets".into(), "mongoose_graphql_handler".into()],
+            ..Listener::default()
+        };
+        let c2s = Listener {
+            module: Some("mongoose_c2s_listener".into()),
+            proto: "tcp".into(),
+            ..Listener::default()
+        };
+        for version in ["6.3.3", "6.5.0-4-gabc", "6.4.0,6.5.0"] {
+            let facts = Facts {
+                version: Some(version.into()),
+                listeners: Some(vec![c2s.clone(), http.clone()]),
+                ..Facts::default()
+            };
+            let events = build(&facts);
+            let keys = |name: &str| {
+                events.iter().find(|e| e.name == name).map(|e| e.params.keys().cloned().collect::<Vec<_>>())
+            };
+            assert_eq!(keys("http_api").unwrap(), ["mod_bosh", "mod_websockets"], "{version}");
+            assert_eq!(
+                keys("transport_mechanism").unwrap(),
+                ["mod_bosh", "mod_websockets", "tcp"],
+                "{version}"
+            );
+        }
     }
 
     #[test]
-    fn pools_are_counted_per_type_and_unknown_types_are_other() {
+    fn a_plain_tcp_listener_is_the_tcp_transport_and_empty_sets_are_sent_empty() {
+        let raw = Listener { proto: "tcp".into(), ..Listener::default() };
+        let events = build(&Facts { listeners: Some(vec![raw]), ..Facts::default() });
+        assert_eq!(names(&events), ["http_api", "transport_mechanism"]);
+        assert!(events[0].params.is_empty());
+        assert_eq!(events[1].params.keys().collect::<Vec<_>>(), ["tcp"]);
+        let none = build(&Facts { listeners: Some(vec![]), ..Facts::default() });
+        assert_eq!(names(&none), ["http_api", "transport_mechanism"]);
+        assert!(none.iter().all(|e| e.params.is_empty()));
+    }
+
+    #[test]
+    fn one_event_per_pool_and_unknown_types_are_other() {
         let pools = ["rdbms", "http", "rdbms", "my_pool_type"].map(String::from).to_vec();
         let events = build(&Facts { outgoing_pools: Some(pools), ..Facts::default() });
-        let pairs: Vec<_> =
-            events.iter().map(|e| (param(e, "value").cloned(), param(e, "count").cloned())).collect();
-        assert_eq!(
-            pairs,
-            [
-                (Some(Param::from("http")), Some(Param::Int(1))),
-                (Some(Param::from("other")), Some(Param::Int(1))),
-                (Some(Param::from("rdbms")), Some(Param::Int(2))),
-            ]
-        );
+        let values: Vec<_> = events.iter().map(|e| e.params.clone()).collect();
+        let value = |v: &'static str| BTreeMap::from([(Cow::Borrowed("value"), Param::from(v))]);
+        assert_eq!(values, [value("rdbms"), value("http"), value("rdbms"), value("other")]);
     }
 
     #[test]

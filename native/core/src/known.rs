@@ -86,18 +86,20 @@ pub const MODULES: &[&str] = &[
     "mod_websockets",
 ];
 
-/// HTTP handlers of the open-source product, reported by `http_api` (`mod_bosh` and
-/// `mod_websockets` were their names up to MongooseIM 6.4).
-pub const HTTP_APIS: &[&str] = &[
-    "mod_bosh",
-    "mod_websockets",
-    "mongoose_admin_api",
-    "mongoose_bosh_handler",
-    "mongoose_client_api",
-    "mongoose_graphql_handler",
-    "mongoose_prometheus_handler",
-    "mongoose_websocket_handler",
-];
+/// HTTP handlers that MongooseIM up to 6.5 reports in `http_api`, as its collector
+/// allows them (`mongoose_system_metrics_collector:filter_unknown_api/1`).
+pub const HTTP_APIS_UP_TO_6_5: &[&str] =
+    &["mod_bosh", "mod_websockets", "mongoose_admin_api", "mongoose_client_api"];
+
+/// HTTP handlers that MongooseIM 6.6 and later reports in `http_api`: its REST APIs were
+/// gone and BOSH and WebSockets had new handler modules.
+pub const HTTP_APIS_FROM_6_6: &[&str] =
+    &["mongoose_bosh_handler", "mongoose_graphql_handler", "mongoose_websocket_handler"];
+
+/// HTTP handlers that are client transports, reported in `transport_mechanism` under
+/// their own names (the first two up to 6.5, the others from 6.6).
+pub const HTTP_TRANSPORTS: &[&str] =
+    &["mod_bosh", "mod_websockets", "mongoose_bosh_handler", "mongoose_websocket_handler"];
 
 /// Values of `backend`, `online_backend` and similar options that may be reported.
 pub const BACKENDS: &[&str] = &[
@@ -150,7 +152,15 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_and_unique_so_binary_search_works() {
-        for list in [MODULES, HTTP_APIS, BACKENDS, API_VERSIONS, POOL_TYPES] {
+        for list in [
+            MODULES,
+            HTTP_APIS_UP_TO_6_5,
+            HTTP_APIS_FROM_6_6,
+            HTTP_TRANSPORTS,
+            BACKENDS,
+            API_VERSIONS,
+            POOL_TYPES,
+        ] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
     }
@@ -237,17 +247,6 @@ mod tests {
     const EARLIER_MODULES: &[&str] =
         &["mod_bosh", "mod_jingle_sip", "mod_mam_riak_timed_arch_yz", "mod_muc_log", "mod_websockets"];
 
-    /// HTTP handlers of MongooseIM 6.8.0 (`-behaviour(mongoose_http_handler)`), and the
-    /// REST APIs of earlier releases.
-    const MONGOOSEIM_6_8_HTTP_HANDLERS: &[&str] = &[
-        "mongoose_bosh_handler",
-        "mongoose_graphql_handler",
-        "mongoose_prometheus_handler",
-        "mongoose_websocket_handler",
-    ];
-    const EARLIER_HTTP_APIS: &[&str] =
-        &["mod_bosh", "mod_websockets", "mongoose_admin_api", "mongoose_client_api"];
-
     #[test]
     fn modules_cover_mongooseim_6_8_and_nothing_else() {
         for module in MONGOOSEIM_6_8_GEN_MODS {
@@ -262,14 +261,22 @@ mod tests {
         assert!(!contains(MODULES, "mod_dynamic_domains_test"), "a test helper is not a feature");
     }
 
+    /// The allowlists of MongooseIM's collector, as its source has them:
+    /// `src/system_metrics/mongoose_system_metrics_collector.erl`, `filter_unknown_api/1`
+    /// (the same in 6.0.0 to 6.5.0, and in 6.6.0 to 6.8.0) and `get_transport_mechanisms/0`.
     #[test]
-    fn http_apis_are_mongooseims_handlers() {
-        let expected: Vec<&str> = {
-            let mut all = [MONGOOSEIM_6_8_HTTP_HANDLERS, EARLIER_HTTP_APIS].concat();
-            all.sort_unstable();
-            all
-        };
-        assert_eq!(HTTP_APIS, expected.as_slice());
+    fn http_lists_are_mongooseims() {
+        assert_eq!(
+            HTTP_APIS_UP_TO_6_5,
+            ["mod_bosh", "mod_websockets", "mongoose_admin_api", "mongoose_client_api"]
+        );
+        assert_eq!(
+            HTTP_APIS_FROM_6_6,
+            ["mongoose_bosh_handler", "mongoose_graphql_handler", "mongoose_websocket_handler"]
+        );
+        for transport in HTTP_TRANSPORTS {
+            assert!(contains(HTTP_APIS_UP_TO_6_5, transport) || contains(HTTP_APIS_FROM_6_6, transport));
+        }
     }
 
     #[test]
@@ -277,6 +284,6 @@ mod tests {
         assert!(contains(MODULES, "mod_vcard"));
         assert!(!contains(MODULES, "mod_vcard_custom"));
         assert!(!contains(MODULES, "MOD_VCARD"));
-        assert!(contains(HTTP_APIS, "mongoose_graphql_handler"));
+        assert!(contains(HTTP_APIS_FROM_6_6, "mongoose_graphql_handler"));
     }
 }

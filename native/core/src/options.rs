@@ -1,4 +1,4 @@
-//! The service options (DESIGN.md section 4), validated from a map (MongooseIM's parsed
+//! The service options (the README's table), validated from a map (MongooseIM's parsed
 //! TOML) or a legacy proplist (`mongooseim.cfg`).
 //!
 //! Like OTP's logger handlers: normalise to key/value pairs, check every key with one

@@ -78,13 +78,9 @@ pub fn triples(event: &Event) -> Vec<Triple> {
             (Some(mode), Some(module)) => vec![triple("tls_option", &mode, module)],
             _ => vec![],
         },
-        // One hit per pool, as each pool was a hit of its own.
-        "outgoing_pool" => match (p("value"), event.params.get("count")) {
-            (Some(kind), Some(Param::Int(n))) => {
-                (0..*n).map(|_| triple("outgoing_pools", "type", kind.clone())).collect()
-            }
-            _ => vec![],
-        },
+        "outgoing_pool" => {
+            p("value").map(|kind| triple("outgoing_pools", "type", kind)).into_iter().collect()
+        }
         "xmpp_stanza_count" => match (p("stanza_type"), p("total"), p("increment")) {
             (Some(kind), Some(total), Some(increment)) => vec![triple(&kind, &total, increment)],
             _ => vec![],
@@ -215,8 +211,8 @@ mod tests {
                 vec![t("tls_option", "starttls", "just_tls")],
             ),
             (
-                event("outgoing_pool", &[("value", Param::from("rdbms")), ("count", Param::Int(2))]),
-                vec![t("outgoing_pools", "type", "rdbms"), t("outgoing_pools", "type", "rdbms")],
+                event("outgoing_pool", &[("value", Param::from("rdbms"))]),
+                vec![t("outgoing_pools", "type", "rdbms")],
             ),
             (
                 event(
