@@ -272,7 +272,9 @@ listeners_give_apis_transports_and_tls_options(Config) ->
     Report = report(Config, mim_config(#{listen => Listen})),
     ?assertEqual([#{<<"mongoose_bosh_handler">> => <<"enabled">>, <<"mongoose_graphql_handler">> => <<"enabled">>,
                     <<"mongoose_websocket_handler">> => <<"enabled">>}], events(<<"http_api">>, Report)),
-    %% As MongooseIM 6.6 and later name them: the handler modules, and `tcp'.
+    %% As MongooseIM 6.6 and later: its allowlist (MongooseIM 6.8.0,
+    %% src/system_metrics/mongoose_system_metrics_collector.erl:148) has no Prometheus
+    %% handler; transports are the handler modules and `tcp' (the same file, line 153).
     ?assertEqual([#{<<"tcp">> => <<"enabled">>, <<"mongoose_bosh_handler">> => <<"enabled">>,
                     <<"mongoose_websocket_handler">> => <<"enabled">>}],
                  events(<<"transport_mechanism">>, Report)),
@@ -284,7 +286,8 @@ listeners_give_apis_transports_and_tls_options(Config) ->
     [?assertNot(msm_test:contains(Bytes, P)) || P <- ["10.1.2.3", "5222", "tls-pass", "graphql-secret", "component-secret",
                                                       "acme", "c2s.pem"]].
 
-%% One event per pool of the outgoing_pools section, as MongooseIM sends them.
+%% One event per pool of the outgoing_pools section, as MongooseIM sends them (MongooseIM
+%% 6.8.0, src/system_metrics/mongoose_system_metrics_collector.erl:183-186).
 outgoing_pools_are_reported_one_by_one(Config) ->
     Pool = fun(Type, Tag) -> #{type => Type, scope => global, tag => Tag, opts => #{workers => 10},
                                conn_opts => #{server => "db.internal.example", password => "db-pass"}} end,
@@ -303,6 +306,10 @@ stanza(Type, Report) ->
 total(Type, Report) ->
     element(1, stanza(Type, Report)).
 
+%% MongooseIM 6.4 and later name the counters xmpp_element_in|out_<kind>_count, summed
+%% over connection types (MongooseIM 6.8.0,
+%% src/system_metrics/mongoose_system_metrics_collector.erl:216 for exometer, 223 for
+%% Prometheus).
 prometheus(In, Out) ->
     Series = fun(C2s, S2s) -> [{[{connection_type, c2s}, {host_type, <<"localhost">>}], C2s},
                               {[{connection_type, s2s}, {host_type, <<>>}], S2s}] end,

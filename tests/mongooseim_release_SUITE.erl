@@ -312,6 +312,10 @@ the_events_are_mongooseim_s_but_for_the_listed_differences(Config) ->
     ?assert(abs(uptime_s(Theirs) - uptime_s(Ours)) =< 2),
     {Theirs1, Ours1} = lists:foldl(fun({Id, What}, Acc) -> allow(Root, Id, What, Acc) end,
                                    {without_uptime(Theirs), without_uptime(Ours)}, Listed),
+    %% The README's table of what is sent names every event sent.
+    {ok, Readme} = file:read_file(filename:join([code:priv_dir(mongoose_system_metrics), "..", "..", "README.md"])),
+    [_, Table | _] = binary:split(Readme, [<<"## What is sent">>, <<"\nIt differs">>], [global]),
+    [?assert(msm_test:contains(Table, ["`", Name, "`"]), Name) || Name <- lists:usort([N || {N, _} <- Ours])],
     Missing = lists:sort(Theirs1) -- lists:sort(Ours1),
     Extra = lists:sort(Ours1) -- lists:sort(Theirs1),
     ct:pal("not sent by the service: ~p~nsent by the service only: ~p", [Missing, Extra]),
