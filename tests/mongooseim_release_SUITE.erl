@@ -184,9 +184,29 @@ events(Name, #{<<"events">> := Events}) ->
 stanza_totals(Report) ->
     maps:from_list([{T, Total} || #{<<"stanza_type">> := T, <<"total">> := Total} <- events(<<"xmpp_stanza_count">>, Report)]).
 
-%% What MongooseIM's own collector, shipped in the release, counts at this moment.
+%% What MongooseIM's own collector, shipped in the release, reports at this moment, as
+%% its service calls it: collect(PrevReport) up to 6.3, collect(PrevReport, true) in 6.4
+%% and 6.5 (whether exometer is configured), collect(PrevReport, Backend) from 6.6.
+own_report(Root) ->
+    {module, _} = rpc(Root, code, ensure_loaded, [mongoose_system_metrics_collector]),
+    case rpc(Root, erlang, function_exported, [mongoose_system_metrics_collector, collect, 1]) of
+        true ->
+            rpc(Root, mongoose_system_metrics_collector, collect, [[]]);
+        false ->
+            {ok, Vsn} = rpc(Root, application, get_key, [mongooseim, vsn]),
+            Instrumentation = rpc(Root, mongoose_config, get_opt, [instrumentation]),
+            Second = case Vsn of
+                         "6.4" ++ _ -> maps:is_key(exometer, Instrumentation);
+                         "6.5" ++ _ -> maps:is_key(exometer, Instrumentation);
+                         _ when is_map_key(prometheus, Instrumentation) -> prometheus;
+                         _ when is_map_key(exometer, Instrumentation) -> exometer;
+                         _ -> none
+                     end,
+            rpc(Root, mongoose_system_metrics_collector, collect, [[], Second])
+    end.
+
 own_stanza_totals(Root) ->
-    Own = rpc(Root, mongoose_system_metrics_collector, collect, [[]]),
+    Own = own_report(Root),
     maps:from_list([{atom_to_binary(T), Total} || #{name := xmpp_stanza_count,
                                                     params := #{stanza_type := T, total := Total}} <- Own]).
 
@@ -304,7 +324,7 @@ the_events_are_mongooseim_s_but_for_the_listed_differences(Config) ->
                                               "differences-from-mongooseim.md"])),
     [?assert(msm_test:contains(Doc, ["\n### ", atom_to_list(Id), "\n"]), Id) || {Id, _} <- Listed],
     Theirs = [{atom_to_binary(Name), plain(Params)}
-              || #{name := Name, params := Params} <- rpc(Root, mongoose_system_metrics_collector, collect, [[]])],
+              || #{name := Name, params := Params} <- own_report(Root)],
     {ok, #{<<"events">> := Preview}} = rpc(Root, ?SERVICE, preview, []),
     Ours = [{Name, Params} || #{<<"name">> := Name, <<"params">> := Params} <- Preview],
     ct:pal("MongooseIM's collector:~n~p~nthe service's preview:~n~p", [Theirs, Ours]),
@@ -526,7 +546,8 @@ stopping_mongooseim_is_not_slowed(Config) ->
     ct:pal("application:stop(mongooseim): ~b ms with the service, ~b ms without", [With, Without]),
     ?assertEqual([], ErrorsWith),
     ?assertEqual([], ErrorsWithout),
-    ?assert(With =< Without + 500).
+    %% MongooseIM's stall was 5 s; the margin leaves room for a busy machine.
+    ?assert(With =< Without + 2000).
 
 %% Two real nodes joined with mongooseimctl: the cluster reports once per period, with
 %% both nodes counted and one client id; when the reporting node stops the other takes
@@ -572,7 +593,17 @@ one_report_per_period_for_a_two_node_cluster(Config) ->
     ?assertEqual([Node1], rpc(Root1, mnesia, system_info, [db_nodes])),
     ?assertEqual([Node2], rpc(Root2, mnesia, system_info, [db_nodes])),
     ?assertMatch(#{reporter := true, mode := on}, rpc(Root2, ?SERVICE, status, [])),
-    ?assertMatch(#{reporter := true, mode := on}, rpc(Root1, ?SERVICE, status, [])).
+    ?assertMatch(#{reporter := true, mode := on}, rpc(Root1, ?SERVICE, status, [])),
+    %% Still connected over distribution, each reports for itself: two client ids, one node
+    %% each, every period.
+    ga4_collector_port:clear(Collector),
+    timer:sleep(2 * Period + Period div 2),
+    Apart = lists:usort(cycles(Collector)),
+    ct:pal("after the leave: ~p", [Apart]),
+    ?assertMatch([{_, 1}, {_, 1}], Apart),
+    {ok, Id1} = rpc(Root1, mongoose_cluster_id, get_cached_cluster_id, []),
+    {ok, Id2} = rpc(Root2, mongoose_cluster_id, get_cached_cluster_id, []),
+    ?assertEqual(lists:sort([Id1, Id2]), [Id || {Id, _} <- Apart]).
 
 %% The reports received, one per cycle: {client id, node_number}, oldest first.
 cycles(Collector) ->

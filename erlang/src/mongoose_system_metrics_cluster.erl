@@ -14,7 +14,7 @@
 %% takes the cluster's, and a cluster restarted whole keeps it.
 -module(mongoose_system_metrics_cluster).
 
--export([scope/0, join/0, monitor_members/0, is_reporter/0, member_count/0,
+-export([scope/0, join/0, monitor_members/0, is_reporter/0, member_count/0, is_member/1,
          gather/1, member_info/0, announce/1, last_report_elsewhere/0, remember_report/2]).
 
 -define(SCOPE, mongoose_system_metrics_pg).
@@ -50,6 +50,11 @@ is_reporter() ->
         [] -> true;
         Nodes -> lists:min(Nodes) =:= node()
     end.
+
+%% @doc Whether the service on `Node' belongs to this node's cluster.
+-spec is_member(node()) -> boolean().
+is_member(Node) ->
+    lists:member(Node, nodes_with_service()).
 
 %% @doc How many nodes run the service, this one included.
 -spec member_count() -> pos_integer().
@@ -103,13 +108,15 @@ member_info() ->
         [] -> Info
     end.
 
-%% @doc Tells the other members that the cluster reported: they remember when, and take
-%% on the identity and stanza totals.
+%% @doc Tells the other members of this cluster that it reported: they remember when,
+%% and take on the identity and stanza totals. A node that left the host's cluster, though
+%% still connected, is not told: it reports for itself.
 -spec announce(#{at := integer(), identity := identity() | undefined, stanza_totals := map()}) -> ok.
 announce(#{at := At} = Report) ->
     remember_report(At, node()),
+    Members = nodes_with_service(),
     [gen_server:cast(Pid, {cluster_reported, Report#{node => node()}})
-     || Pid <- pg:get_members(?SCOPE, ?GROUP), node(Pid) =/= node()],
+     || Pid <- pg:get_members(?SCOPE, ?GROUP), node(Pid) =/= node(), lists:member(node(Pid), Members)],
     ok.
 
 %% @doc When another node last reported for the cluster, in system time milliseconds.

@@ -58,7 +58,10 @@ act(Fun) ->
         Output -> {ok, Output}
     catch
         throw:{refused, Message} -> {error, refused, Message};
-        throw:{failed, Message} -> {error, failed, [Message, "nothing was changed\n"]}
+        throw:{failed, Message} -> {error, failed, [Message, "nothing was changed\n"]};
+        throw:{failed_half_undone, Message, Left} ->
+            {error, failed, [Message, "undoing it failed too; left as it is, to put right by hand:\n",
+                             [["  ", L, "\n"] || L <- Left]]}
     end.
 
 -spec refuse(io:format(), [term()]) -> no_return().
@@ -177,7 +180,8 @@ restart(Root) ->
                   "(etc/vm.args is read when the VM starts: a restart inside the running VM is not enough).~n",
                   [Bin, Bin]).
 
-%% Runs {Do, Undo} steps in order; when one fails, undoes those done, last first.
+%% Runs {Do, Undo} steps in order; when one fails, undoes those done, last first. An undo
+%% that fails too is said, so that nobody is told that nothing was changed.
 steps(Steps) ->
     steps(Steps, []).
 
@@ -188,8 +192,20 @@ steps([{Do, Undo} | Rest], Undos) ->
         _ -> steps(Rest, [Undo | Undos])
     catch
         Class:Reason:Stack ->
-            _ = [catch U() || U <- Undos],
-            erlang:raise(Class, Reason, Stack)
+            Left = [Why || U <- Undos, Why <- [undo(U)], Why =/= ok],
+            case {Class, Reason, Left} of
+                {_, _, []} -> erlang:raise(Class, Reason, Stack);
+                {throw, {failed, Message}, _} -> throw({failed_half_undone, Message, Left});
+                _ -> throw({failed_half_undone, io_lib:format("~0p~n", [Reason]), Left})
+            end
+    end.
+
+undo(Undo) ->
+    try Undo() of
+        _ -> ok
+    catch
+        throw:{failed, Message} -> string:trim(Message, trailing, "\n");
+        _:Reason -> io_lib:format("~0p", [Reason])
     end.
 
 %% The application in Dir: its version and its files, exactly the application's modules

@@ -104,11 +104,19 @@ config_spec() ->
               %% As the original: 0 passes the parser, and the service refuses it at start
               %% with a logged error, instead of the whole node failing to start.
               <<"periodic_report">> => Integer(non_negative),
-              <<"tracking_id">> => section(#{<<"id">> => NonEmpty, <<"secret">> => NonEmpty}, all),
+              <<"tracking_id">> => tracking_id_spec(),
               <<"google_analytics_url">> => option(string, url),
               <<"report_file">> => NonEmpty,
               <<"ca_bundle">> => NonEmpty},
             []).
+
+%% MongooseIM 6.0 sent Universal Analytics hits: its `tracking_id' was a "UA-..." string,
+%% and its configuration files still say so. From 6.1 it is a GA4 `id' and `secret'.
+tracking_id_spec() ->
+    case application:get_key(mongooseim, vsn) of
+        {ok, "6.0." ++ _} -> option(string, non_empty);
+        _ -> section(#{<<"id">> => option(string, non_empty), <<"secret">> => option(string, non_empty)}, all)
+    end.
 
 %% #section{items, validate_keys, required, validate, format_items, process, defaults,
 %%          wrap, include}
@@ -237,8 +245,8 @@ cluster_nodes() ->
     %% Before 6.2 there was no internal_databases section: Mnesia was the cluster's.
     case mim(mongoose_config, get_opt, [internal_databases, #{mnesia => #{}}]) of
         #{cets := _} ->
-            %% What discovery found, less what it cannot reach: a cheap local call
-            %% (cets_status would ask every node, without a timeout).
+            %% What discovery found, less what it cannot reach: a call to the local
+            %% discovery process (cets_status would ask every node, without a timeout).
             Info = mim(cets_discovery, system_info, [mongoose_cets_discovery]),
             with_self(maps:get(nodes, Info) -- maps:get(unavailable_nodes, Info, []));
         #{mnesia := _} ->

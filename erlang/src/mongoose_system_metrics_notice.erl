@@ -68,7 +68,8 @@ format_report(Report) ->
 %% `?MSM_LOG_ONCE'): a failure that repeats every cycle is logged once.
 -spec first_time(logger:report()) -> boolean().
 first_time(Report) ->
-    Key = {?MODULE, logged, Report},
+    %% Keyed without the text, which may vary: one line per kind of event and subject.
+    Key = {?MODULE, logged, maps:without([text], Report)},
     case persistent_term:get(Key, false) of
         true -> false;
         false -> persistent_term:put(Key, true), true

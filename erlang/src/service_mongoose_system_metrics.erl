@@ -68,6 +68,7 @@ start(Options) ->
 stop() ->
     _ = [mongoose_system_metrics_service_sup:stop_service(Pid) || Pid <- mongoose_system_metrics_service_sup:services()],
     mongoose_system_metrics_facts:mark_configured(false),
+    mongoose_system_metrics_state:set(off_reason, <<"stopped by stop/0">>),
     %% Also clears a configuration that no process holds any more (idempotent).
     stop_core().
 
@@ -146,6 +147,8 @@ status() ->
     Status = try
                  gen_server:call(?MODULE, status, 5000)
              catch
+                 exit:{timeout, _} ->
+                     #{mode => unknown, mode_reason => <<"the service is running but did not answer within 5 s">>};
                  exit:_ ->
                      #{mode => off,
                        mode_reason => mongoose_system_metrics_state:get(off_reason, <<"the service is not running">>)}
@@ -213,12 +216,18 @@ handle_call(_Request, _From, State) ->
 %% identity and stanza totals.
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
 handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, stanza_totals := Totals}}, State) ->
-    mongoose_system_metrics_cluster:remember_report(At, Node),
-    Follow = case Identity of
-                 undefined -> #{stanza_totals => Totals};
-                 _ -> Identity#{stanza_totals => Totals}
-             end,
-    _ = core(fun() -> service_mongoose_system_metrics_nif:follow(Follow) end),
+    %% A node that left this node's cluster may still be connected: its reports are not ours.
+    case mongoose_system_metrics_cluster:is_member(Node) of
+        true ->
+            mongoose_system_metrics_cluster:remember_report(At, Node),
+            Follow = case Identity of
+                         undefined -> #{stanza_totals => Totals};
+                         _ -> Identity#{stanza_totals => Totals}
+                     end,
+            _ = core(fun() -> service_mongoose_system_metrics_nif:follow(Follow) end);
+        false ->
+            ok
+    end,
     {noreply, State};
 handle_cast(_Request, State) ->
     {noreply, State}.
@@ -291,7 +300,7 @@ terminate(_Reason, #state{cycle = Cycle}) ->
 %% Internal.
 
 start_configured(Options) ->
-    case core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Options)) end) of
+    case configure(Options) of
         {error, Reason} ->
             %% MongooseIM keeps starting whatever a service returns: say it loudly, and
             %% keep saying it in status/0.
@@ -324,6 +333,22 @@ start_service(Configuration, Started) ->
             {error, Reason}
     end.
 
+%% With the URL of the host's own configuration when the options name none. A URL that
+%% the core refuses there is not the operator's doing: it is left out, with a warning,
+%% rather than refusing the start.
+configure(Options) ->
+    Configure = fun(Opts) ->
+                        core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Opts)) end)
+                end,
+    WithHostUrl = with_host_url(Options),
+    case Configure(WithHostUrl) of
+        {error, {invalid_option, google_analytics_url, Why}} when WithHostUrl =/= Options ->
+            ?MSM_LOG(warning, #{what => system_metrics_host_url_ignored, text => Why}),
+            Configure(Options);
+        Result ->
+            Result
+    end.
+
 %% The core's options errors carry a message that names the option and never a secret.
 refusal_text({_, _Option, Message}) when is_binary(Message) -> Message;
 refusal_text({_, Message}) when is_binary(Message) -> Message;
@@ -344,9 +369,8 @@ version() ->
     end.
 
 start_argument(Options) ->
-    Argument = #{options => with_host_url(Options),
-                 %% MongooseIM's own GA4 property unless the packager chose another, or none.
-                 built_in_tracking_id => application:get_env(mongoose_system_metrics, default_tracking_id, mongooseim),
+    Argument = #{options => Options,
+                 built_in_tracking_id => built_in_tracking_id(),
                  host_client_id => mongoose_system_metrics_facts:host_client_id(),
                  report_dir => log_dir(),
                  %% The environment can only lower sharing; the core decides. CI=true
@@ -363,20 +387,38 @@ start_argument(Options) ->
                         end
                 end, Argument, [delivery, fault]).
 
+%% `auto': MongooseIM's own GA4 property inside MongooseIM, as its own service, and none
+%% elsewhere (a node of another product has no business sending to it); else the
+%% packager's choice.
+built_in_tracking_id() ->
+    case application:get_env(mongoose_system_metrics, default_tracking_id, auto) of
+        auto ->
+            case mongoose_system_metrics_facts:host_source() of
+                mongoose_system_metrics_mongooseim -> mongooseim;
+                _ -> none
+            end;
+        Chosen ->
+            Chosen
+    end.
+
 %% Without the option, the URL of the host's own configuration, if it has one (as
 %% MongooseIM's global `google_analytics_url' key, which its own service honours).
 with_host_url(Options) ->
+    Keys = [google_analytics_url, <<"google_analytics_url">>],
     Given = case Options of
-                #{google_analytics_url := _} -> true;
-                _ when is_list(Options) -> lists:keymember(google_analytics_url, 1, Options);
-                _ -> false
+                #{} -> lists:any(fun(K) -> maps:is_key(K, Options) end, Keys);
+                _ when is_list(Options) -> lists:any(fun(K) -> lists:keymember(K, 1, Options) end, Keys);
+                _ -> true
             end,
-    case {Given, Given orelse mongoose_system_metrics_facts:host_google_analytics_url()} of
-        {true, _} -> Options;
-        {false, undefined} -> Options;
-        {false, Url} when is_map(Options) -> Options#{google_analytics_url => Url};
-        {false, Url} when is_list(Options) -> Options ++ [{google_analytics_url, Url}];
-        {false, _} -> Options
+    case Given of
+        true ->
+            Options;
+        false ->
+            case mongoose_system_metrics_facts:host_google_analytics_url() of
+                undefined -> Options;
+                Url when is_map(Options) -> Options#{google_analytics_url => Url};
+                Url -> Options ++ [{google_analytics_url, Url}]
+            end
     end.
 
 %% The directory of the first file log handler, as MongooseIM puts its logs there.
@@ -396,9 +438,15 @@ announce(#{notice := Notice, mode := Mode, report_file := ReportFile, warnings :
 
 running_status(#state{started = Started, timer = Timer}) ->
     #{mode := Mode, mode_reason := Why, destinations := Destinations} = Started,
-    Identity = case core(fun service_mongoose_system_metrics_nif:identity/0) of
-                   {ok, #{<<"client_id">> := Id}} -> Id;
-                   _ -> null
+    %% The id reports carry: the host's (MongooseIM's cluster id) when it has one.
+    Identity = case mongoose_system_metrics_facts:host_client_id() of
+                   undefined ->
+                       case core(fun service_mongoose_system_metrics_nif:identity/0) of
+                           {ok, #{<<"client_id">> := Id}} -> Id;
+                           _ -> null
+                       end;
+                   HostId ->
+                       HostId
                end,
     Next = case erlang:read_timer(Timer) of
                false -> null;
