@@ -130,7 +130,10 @@ ctl(Args) ->
     ctl(msm_release:ctl_path(), Args).
 
 ctl(Script, Args) ->
-    {Status, Output} = msm_release:run(os:find_executable("escript"), [Script | Args]),
+    ctl(Script, Args, []).
+
+ctl(Script, Args, Env) ->
+    {Status, Output} = msm_release:run(os:find_executable("escript"), [Script | Args], #{env => Env}),
     ct:log("~ts ~ts~n-> ~b~n~ts", [Script, lists:join(" ", Args), Status, Output]),
     {Status, Output}.
 
@@ -461,7 +464,7 @@ the_default_node_is_mongooseims_own(_Config) ->
     {2, Usage} = ctl([]),
     [contains(Usage, Part) || Part <- ["usage:", "--node NAME@HOST", "install RELEASE_ROOT", "uninstall RELEASE_ROOT",
                                        "mongooseim@localhost", "ejabberd"]],
-    {2, Unreachable} = ctl(["--cookie", "msm_inst_no_such_cookie", "status"]),
+    {2, Unreachable} = ctl(msm_release:ctl_path(), ["status"], [{"MONGOOSEIM_COOKIE", "msm_inst_no_such_cookie"}]),
     [contains(Unreachable, Part) || Part <- ["cannot reach node mongooseim@localhost", "--node mongooseim@localhost", "usage:"]],
     {2, NoHost} = ctl(["--node", "mongooseim", "status"]),
     contains(NoHost, "--node takes NAME@HOST").
@@ -478,16 +481,24 @@ the_node_runs_the_installed_module(Config) ->
     ?assertEqual({module, service_mongoose_system_metrics_nif},
                  msm_release:rpc(Root, code, ensure_loaded, [service_mongoose_system_metrics_nif])).
 
-%% The command reaches the node by --node and --cookie, as built and as installed. Only
+%% The command reaches the node by --node and the cookie of a file, as built and as
+%% installed; the cookie is never taken from the command line. Only
 %% our module has status/0 (the command says "not loaded", exit 1, for MongooseIM's own).
 the_ctl_answers_from_the_running_node(Config) ->
     Root = ?config(root, Config),
     Node = atom_to_list(msm_release:node_name(Root)),
     Cookie = atom_to_list(msm_release:cookie(Root)),
     ?assertEqual(?SNAME "@localhost", Node),
+    CookieFile = filename:join(?config(priv_dir, Config), "cookie"),
+    ok = file:write_file(CookieFile, [Cookie, "\n"]),
     [begin
-         {0, Out} = ctl(Script, ["--node", Node, "--cookie", Cookie, "status"]),
+         {0, Out} = ctl(Script, ["--node", Node, "--cookie-file", CookieFile, "status"]),
          ?assertMatch(#{<<"mode">> := _, <<"mode_reason">> := _}, msm_json:decode(Out))
      end || Script <- [msm_release:ctl_path(), filename:join([dest(Root), "priv", ?CTL])]],
-    {2, WrongCookie} = ctl(["--node", Node, "--cookie", "msm_inst_wrong_cookie", "status"]),
-    contains(WrongCookie, "cannot reach node " ++ Node).
+    {2, WrongCookie} = ctl(msm_release:ctl_path(), ["--node", Node, "status"],
+                           [{"MONGOOSEIM_COOKIE", "msm_inst_wrong_cookie"}]),
+    contains(WrongCookie, "cannot reach node " ++ Node),
+    {2, OnTheCommandLine} = ctl(["--node", Node, "--cookie", Cookie, "status"]),
+    contains(OnTheCommandLine, "--cookie would show the cookie"),
+    {2, NotAFile} = ctl(["--node", Node, "--cookie-file", "/dev/null", "status"]),
+    contains(NotAFile, "not a regular file").

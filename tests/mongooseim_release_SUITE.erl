@@ -226,7 +226,8 @@ the_installed_module_runs_and_says_so(Config) ->
     ?assertEqual(filename:join(Root, "lib/mongoose_system_metrics-" ++ binary_to_list(Vsn)), Lib),
     %% The operator command, in MongooseIM's node-name form.
     Node = atom_to_list(msm_release:node_name(Root)),
-    {0, Json} = msm_release:run(msm_release:ctl_path(), ["--node", Node, "--cookie", atom_to_list(msm_release:cookie(Root)), "status"]),
+    {0, Json} = msm_release:run(msm_release:ctl_path(), ["--node", Node, "status"],
+                                #{env => [{"MONGOOSEIM_COOKIE", atom_to_list(msm_release:cookie(Root))}]}),
     ?assertMatch(#{<<"implementation">> := <<"mongoose_system_metrics">>, <<"mode">> := <<"on">>}, msm_json:decode(Json)).
 
 %% MongooseIM's own TOML parser, from the running release, takes a section with every
@@ -298,8 +299,8 @@ the_report_matches_the_node(Config) ->
     ?assertEqual(ClusterId, maps:get(<<"client_id">>, Report)),
     #{client_id := StatusId} = rpc(Root, ?SERVICE, status, []),
     ?assertEqual(ClusterId, StatusId),
-    {0, Json} = msm_release:run(msm_release:ctl_path(), ["--node", atom_to_list(msm_release:node_name(Root)),
-                                                         "--cookie", atom_to_list(msm_release:cookie(Root)), "status"]),
+    {0, Json} = msm_release:run(msm_release:ctl_path(), ["--node", atom_to_list(msm_release:node_name(Root)), "status"],
+                                #{env => [{"MONGOOSEIM_COOKIE", atom_to_list(msm_release:cookie(Root))}]}),
     ?assertMatch(#{<<"client_id">> := ClusterId}, msm_json:decode(Json)),
     Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
     ?assertEqual([ClusterId], lists:usort([Id || #{<<"json">> := #{<<"client_id">> := Id}} <- Requests])),

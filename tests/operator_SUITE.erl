@@ -117,14 +117,15 @@ ctl_lines(Name) ->
 
 for_node(["--node", _ | Rest], Name) -> ["--node", Name | for_node(Rest, Name)];
 for_node(["--sname", _ | Rest], Name) -> ["--sname", Name | for_node(Rest, Name)];
-for_node(["--cookie", _ | Rest], Name) -> ["--cookie", ?COOKIE | for_node(Rest, Name)];
 for_node([Arg | Rest], Name) -> [Arg | for_node(Rest, Name)];
 for_node([], _) -> [].
 
 ctl(Args) ->
     Script = filename:join(code:priv_dir(mongoose_system_metrics), "mongoose_system_metrics_ctl"),
+    %% The cookie in the environment, as the guide's example gives it.
     Port = open_port({spawn_executable, os:find_executable("escript")},
-                     [{args, [Script | Args]}, exit_status, stderr_to_stdout, binary]),
+                     [{args, [Script | Args]}, {env, [{"MONGOOSEIM_COOKIE", ?COOKIE}]}, exit_status,
+                      stderr_to_stdout, binary]),
     ctl_output(Port, <<>>).
 
 ctl_output(Port, Acc) ->
@@ -232,6 +233,8 @@ the_ctl_examples_answer_from_a_running_node(Config) ->
     {Peer, Node, _} = start_peer(Config, []),
     {ok, _} = call(Peer, start, [test_overrides(Config)]),
     [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    %% The guide gives the cookie in the environment (this node's cookie, here).
+    ?assertMatch({match, _}, re:run(example("ctl"), "^export MONGOOSEIM_COOKIE=", [multiline])),
     Outputs = [{Args, ctl(Args)} || Args <- ctl_lines(atom_to_list(Node))],
     ?assertEqual(4, length(Outputs)),
     ?assertEqual([0, 0, 0, 0], [S || {_, {S, _}} <- Outputs]),
@@ -245,10 +248,10 @@ the_ctl_examples_answer_from_a_running_node(Config) ->
     [?assertNot(msm_test:contains(Out, "operator-secret-123")) || {_, {_, Out}} <- Outputs].
 
 the_ctl_says_when_a_node_cannot_be_reached_or_does_not_run_the_service(Config) ->
-    {2, Unreachable} = ctl(["--sname", "msm_no_such_node", "--cookie", ?COOKIE, "status"]),
+    {2, Unreachable} = ctl(["--sname", "msm_no_such_node", "status"]),
     ?assert(msm_test:contains(Unreachable, "cannot reach node msm_no_such_node@")),
     {_Peer, _, Name} = start_peer(Config, []),
-    {1, NotRunning} = ctl(["--sname", Name, "--cookie", ?COOKIE, "preview"]),
+    {1, NotRunning} = ctl(["--sname", Name, "preview"]),
     ?assert(msm_test:contains(NotRunning, "not running")),
     {2, Usage} = ctl(["status"]),
     ?assert(msm_test:contains(Usage, "usage:")).

@@ -213,9 +213,12 @@ handle_call(_Request, _From, State) ->
 
 %% @private
 %% The member that reports told the others: remember when, take on the cluster's
-%% identity and stanza totals.
+%% identity and stanza totals. A message of another shape (another version, or a fake) is
+%% logged once and changes nothing: no message can stop the service.
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
-handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, stanza_totals := Totals}}, State) ->
+handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, stanza_totals := Totals}}, State)
+  when is_integer(At), is_atom(Node), is_map(Totals),
+       Identity =:= undefined orelse (is_map_key(client_id, Identity) andalso is_map_key(created_ms, Identity)) ->
     %% A node that left this node's cluster may still be connected: its reports are not ours.
     case mongoose_system_metrics_cluster:is_member(Node) of
         true ->
@@ -229,7 +232,8 @@ handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, s
             ok
     end,
     {noreply, State};
-handle_cast(_Request, State) ->
+handle_cast(Request, State) ->
+    ?MSM_LOG_ONCE(#{what => system_metrics_message_ignored, message => message_kind(Request)}),
     {noreply, State}.
 
 %% @private
@@ -298,6 +302,12 @@ terminate(_Reason, #state{cycle = Cycle}) ->
     stop_core().
 
 %% Internal.
+
+%% What kind of message it was, never its content (it may hold anything).
+message_kind(Message) when is_tuple(Message), tuple_size(Message) > 0, is_atom(element(1, Message)) ->
+    element(1, Message);
+message_kind(Message) when is_atom(Message) -> Message;
+message_kind(_) -> other.
 
 start_configured(Options) ->
     case configure(Options) of
