@@ -17,7 +17,7 @@ all() ->
 
 init_per_suite(Config) ->
     msm_test:fast_retries(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     Config.
 
 end_per_suite(_Config) ->

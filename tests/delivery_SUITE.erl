@@ -34,7 +34,7 @@ groups() ->
                             no_proxy_is_honoured]}].
 
 init_per_suite(Config) ->
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     %% Quick retries and short timeouts, so each fault plays out in a second or two.
     application:set_env(mongoose_system_metrics, delivery,
                         #{base_delay_ms => 50, max_delay_ms => 200, request_timeout_ms => 500,
@@ -52,7 +52,7 @@ init_per_testcase(_Case, Config) ->
 end_per_testcase(_Case, Config) ->
     erlang:system_monitor(undefined),
     ok = ?SERVICE:stop(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     logger:set_primary_config(level, notice),
     msm_log_capture:stop(),
     ga4_collector_port:stop(?config(collector, Config)).

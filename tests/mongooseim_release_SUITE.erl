@@ -559,6 +559,17 @@ one_report_per_period_for_a_two_node_cluster(Config) ->
     Period = 4000,
     Section = section(Config, ["  report = true\n  initial_report = 1000\n  periodic_report = ", integer_to_list(Period), "\n"]),
     [configure(Config, R, Section) || R <- [Root1, Root2]],
+    %% Periods of seconds: below the floor of a minute, which only tests lower.
+    VmArgs = [{R, filename:join([R, "etc", "vm.args"])} || R <- [Root1, Root2]],
+    Installed = [{Path, element(2, {ok, _} = file:read_file(Path))} || {_, Path} <- VmArgs],
+    [ok = file:write_file(Path, [Bytes, "-mongoose_system_metrics min_periodic_report 1000\n"]) || {Path, Bytes} <- Installed],
+    try
+        cluster_case(Config, Root1, Root2, Collector, Period)
+    after
+        [ok = file:write_file(Path, Bytes) || {Path, Bytes} <- Installed]
+    end.
+
+cluster_case(_Config, Root1, Root2, Collector, Period) ->
     start(Root1),
     start(Root2),
     {JoinUs, {0, JoinOut}} = timer:tc(fun() -> msm_release:ctl(Root2, ["join_cluster", "-f", atom_to_list(msm_release:node_name(Root1))]) end),

@@ -1,20 +1,22 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([only_operator_destinations/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([test_environment/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
 
-%% @doc Leaves MongooseIM's built-in destination out of this node's reports (as a
+%% @doc The settings of a test node: MongooseIM's built-in destination left out (as a
 %% packager can, with `default_tracking_id = none'), so that what arrives is what the
-%% case configured. The built-in destination is tested on its own.
--spec only_operator_destinations() -> ok.
-only_operator_destinations() ->
+%% case configured (the built-in destination is tested on its own), and periods as short
+%% as a case wants (`min_periodic_report', for tests only).
+-spec test_environment() -> ok.
+test_environment() ->
     _ = application:load(mongoose_system_metrics),
-    application:set_env(mongoose_system_metrics, default_tracking_id, none).
+    application:set_env(mongoose_system_metrics, default_tracking_id, none),
+    application:set_env(mongoose_system_metrics, min_periodic_report, 1).
 
-%% @doc `only_operator_destinations/0' for a peer node, as command-line arguments.
+%% @doc `test_environment/0' for a peer node, as command-line arguments.
 -spec peer_args() -> [string()].
 peer_args() ->
-    ["-mongoose_system_metrics", "default_tracking_id", "none"].
+    ["-mongoose_system_metrics", "default_tracking_id", "none", "-mongoose_system_metrics", "min_periodic_report", "1"].
 
 %% @doc Retries a few milliseconds apart, so that failing destinations fail fast: set in
 %% the application environment (loaded first: loading resets it).

@@ -21,7 +21,10 @@ all() ->
      odd_module_options_never_lose_the_report,
      a_collector_that_is_down_is_an_outcome_not_a_crash,
      a_500_is_an_outcome_not_a_crash,
-     calls_before_start_are_refused].
+     calls_before_start_are_refused,
+     hostile_options_are_refused_by_name,
+     hostile_facts_are_left_out_and_named,
+     hostile_terms_leave_no_panic_on_stderr].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(mongoose_system_metrics),
@@ -90,7 +93,7 @@ report_now_answers_at_once_and_sends_the_result_later(Config) ->
     receive
         {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
             {ok, Report, ok} = whole(Result),
-            #{<<"client_id">> := ClientId, <<"schema_version">> := 3, <<"mode">> := <<"on">>, <<"events">> := Events,
+            #{<<"client_id">> := ClientId, <<"schema_version">> := 4, <<"mode">> := <<"on">>, <<"events">> := Events,
               <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>}]} = Report,
             ?assert(msm_test:is_uuid_v4(ClientId)),
             Cluster = msm_test:event(<<"cluster">>, Events),
@@ -228,3 +231,192 @@ calls_before_start_are_refused(_Config) ->
     ?assertEqual({error, not_started}, ?NIF:preview(#{})),
     {ok, #{mode := off, client_id := null}} = ?NIF:start(#{options => [no_report]}),
     ?assertEqual({error, not_started}, ?NIF:report_now(#{})).
+
+%% Hostile terms: improper lists, deep nesting, pids, references, funs, floats, integers
+%% beyond 64 bits, maps with keys that are not atoms. Each is refused by name; none may
+%% make the NIF panic (which rustler raises as nif_panicked, with a backtrace on stderr).
+
+hostile_options_are_refused_by_name(Config) ->
+    #{client_id := ClientId} = start(Config),
+    [begin
+         Configured = no_panic(fun() -> ?NIF:configure(Argument) end),
+         Started = no_panic(fun() -> ?NIF:start(Argument) end),
+         [refused_as(Expected, Result, Argument) || Result <- [Configured, Started]]
+     end || {Argument, Expected} <- hostile_starts()],
+    %% None of those refusals touched the running configuration.
+    {ok, #{<<"client_id">> := ClientId, <<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} =
+        cycle(facts(1)).
+
+hostile_facts_are_left_out_and_named(Config) ->
+    start(Config),
+    Kept = #{node_count => 2},
+    [begin
+         Facts = maps:merge(Kept, Bad),
+         %% report_now/1: the bad fact is named, and the rest of the report goes.
+         {ok, Ref, Dropped} = no_panic(fun() -> ?NIF:report_now(Facts) end),
+         named(Dropped, Fact, Words, Bad),
+         receive
+             {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+                 {ok, #{<<"events">> := Events}, ok} = whole(Result),
+                 ?assertEqual([#{<<"node_number">> => 2}],
+                              [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Events])
+         after 20000 -> error({no_cycle_result, Fact})
+         end,
+         %% preview/1 leaves it out the same way.
+         {ok, #{<<"events">> := Previewed}} = no_panic(fun() -> ?NIF:preview(Facts) end),
+         ?assertEqual([#{<<"node_number">> => 2}],
+                      [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Previewed])
+     end || {Bad, Fact, Words} <- hostile_facts()],
+    %% Facts that are no map at all are refused whole, by every call that takes them.
+    [begin
+         {error, {invalid_fact, facts, Why}} = no_panic(fun() -> ?NIF:Call(NotFacts) end),
+         ?assert(msm_test:contains(Why, "facts must be a map, got "))
+     end || Call <- [report_now, preview, validate],
+            NotFacts <- [[a | b], nest(1000000, x), self(), 1 bsl 70, 1.5]],
+    ?assertEqual({error, <<"expected a map">>}, no_panic(fun() -> ?NIF:follow([a | b]) end)),
+    %% Odd module options are still only odd options: the module is reported.
+    Odd = #{mod_vcard => [{backend, rdbms} | odd], mod_muc => nest(1000000, x),
+            mod_ping => #{backend => 1 bsl 70, self() => make_ref()}},
+    {ok, #{<<"events">> := Events}, ok} = cycle(#{modules => #{<<"h">> => Odd}}),
+    ?assertEqual([<<"mod_muc">>, <<"mod_ping">>, <<"mod_vcard">>],
+                 lists:sort([M || #{<<"params">> := #{<<"module">> := M}}
+                                      <- msm_test:events_named(<<"module_with_opt">>, Events)])).
+
+%% The same terms in a fresh VM whose stderr is captured: rustler prints a panic's
+%% message and backtrace there even when the caller survives it.
+hostile_terms_leave_no_panic_on_stderr(Config) ->
+    Dir = ?config(dir, Config),
+    Paths = [filename:dirname(code:which(M)) || M <- [?NIF, ?MODULE, msm_test]],
+    Eval = lists:flatten(io_lib:format("nif_SUITE:hostile_run(~p), halt(0).", [Dir])),
+    Args = ["-noshell", "-env", "RUST_BACKTRACE", "1"] ++ lists:append([["-pa", P] || P <- lists:usort(Paths)])
+        ++ ["-eval", Eval],
+    Port = open_port({spawn_executable, os:find_executable("erl")},
+                     [{args, Args}, exit_status, stderr_to_stdout, binary, hide]),
+    {0, Output} = collect(Port, <<>>),
+    ct:log("~ts", [Output]),
+    ?assert(msm_test:contains(Output, "hostile terms: 0 panics")),
+    [?assertNot(msm_test:contains(Output, Word), Word) || Word <- ["panicked", "backtrace", "RUST_BACKTRACE"]].
+
+collect(Port, Acc) ->
+    receive
+        {Port, {data, Data}} -> collect(Port, <<Acc/binary, Data/binary>>);
+        {Port, {exit_status, Status}} -> {Status, Acc}
+    after 120000 -> error({no_exit, Acc})
+    end.
+
+%% Runs in the fresh VM: every hostile call, counting the panics; prints the count.
+hostile_run(Dir) ->
+    Local = #{options => #{report => local, report_file => filename:join(Dir, "system_metrics_report.json")}},
+    {ok, _} = ?NIF:start(Local),
+    Calls = [fun() -> ?NIF:configure(Argument) end || {Argument, _} <- hostile_starts()]
+        ++ [fun() -> ?NIF:start(Argument) end || {Argument, _} <- hostile_starts()]
+        ++ [fun() -> ?NIF:Call(maps:merge(#{node_count => 2}, Bad)) end
+            || {Bad, _, _} <- hostile_facts(), Call <- [report_now, preview, validate]]
+        ++ [fun() -> ?NIF:Call([a | b]) end || Call <- [report_now, preview, validate, follow]],
+    Panics = length([panic || F <- Calls, panicked(F)]),
+    io:format("hostile terms: ~b panics in ~b calls~n", [Panics, length(Calls)]),
+    ok = ?NIF:stop().
+
+panicked(F) ->
+    try F() of _ -> false catch error:nif_panicked -> true end.
+
+no_panic(F) ->
+    try F() catch error:nif_panicked:Stack -> ct:fail({nif_panicked, Stack}) end.
+
+%% A term N levels deep.
+nest(0, X) -> X;
+nest(N, X) -> nest(N - 1, [X]).
+
+%% {StartArgument, {invalid_option, Name, Words} | {invalid_options, Words}}: Words are
+%% parts of the message.
+hostile_starts() ->
+    Options = [{[report | bad], {invalid_options, ["options must be a map or a list", "an improper list"]}},
+               {[report, {initial_report, 5} | {periodic_report, 5}], {invalid_options, ["an improper list"]}},
+               {#{tracking_id => [a | b]}, {invalid_option, tracking_id, ["tracking_id", "an improper list"]}},
+               {[report, {tracking_id, [#{id => "G-1", secret => "hostile-secret-9"} | x]}],
+                {invalid_option, tracking_id, ["an improper list"]}},
+               {#{tracking_id => #{id => [$G, $- | $1], secret => "hostile-secret-9"}},
+                {invalid_option, tracking_id, ["id must be", "an improper list"]}},
+               {#{tracking_id => #{id => "G-1", secret => ["hostile-secret-9" | x]}},
+                {invalid_option, tracking_id, ["secret"]}},
+               {#{tracking_id => nest(1000000, x)}, {invalid_option, tracking_id, ["tracking_id"]}},
+               {#{report => [true | false]}, {invalid_option, report, ["report = <improper list>", "boolean"]}},
+               {#{initial_report => 1 bsl 70}, {invalid_option, initial_report, ["integer beyond 64 bits"]}},
+               {#{initial_report => -(1 bsl 70)}, {invalid_option, initial_report, ["integer beyond 64 bits"]}},
+               {#{periodic_report => 3.0e3}, {invalid_option, periodic_report, ["3000.0", "integer"]}},
+               {#{periodic_report => self()}, {invalid_option, periodic_report, ["<pid>"]}},
+               {#{initial_report => make_ref()}, {invalid_option, initial_report, ["<reference>"]}},
+               {#{report_file => fun() -> ok end}, {invalid_option, report_file, ["<fun>"]}},
+               {#{report_file => [$/, $t | $x]}, {invalid_option, report_file, ["<improper list>"]}},
+               {#{google_analytics_url => [$h, $t | <<"tp://x">>]},
+                {invalid_option, google_analytics_url, ["google_analytics_url"]}},
+               {#{ca_bundle => [$/ | $x]}, {invalid_option, ca_bundle, ["<improper list>"]}},
+               {#{self() => true}, {invalid_options, ["option names must be atoms or binaries, got a pid"]}},
+               {#{make_ref() => true}, {invalid_options, ["got a reference"]}},
+               {#{1 bsl 70 => true}, {invalid_options, ["got an integer beyond 64 bits"]}},
+               {#{{report} => true}, {invalid_options, ["got a tuple of 1 elements"]}},
+               {#{1.5 => true}, {invalid_options, ["got a float"]}},
+               {#{list_to_atom([26085, 26412]) => true}, {invalid_options, ["got a non-Latin-1 atom"]}},
+               {#{report_file => <<1:3>>}, {invalid_option, report_file, ["<bitstring>"]}},
+               {nest(1000000, report), {invalid_options, ["{Key, Value}"]}},
+               {self(), {invalid_options, ["got a pid"]}}],
+    [{#{options => O}, E} || {O, E} <- Options] ++
+        [{[options | x], {invalid_options, ["start/1 expects", "an improper list"]}},
+         {#{options => #{}, environment => [a | b]}, {invalid_options, ["environment", "an improper list"]}},
+         {#{options => #{}, [a | b] => 1}, {invalid_options, ["unknown start/1 key an improper list"]}},
+         {#{options => #{}, report_dir => [$/ | $x]}, {invalid_options, ["report_dir"]}},
+         {#{options => #{}, built_in_tracking_id => [a | b]}, {invalid_option, default_tracking_id, ["default_tracking_id", "an improper list"]}},
+         {#{options => #{}, host_client_id => [$a | $b]}, {invalid_options, ["host_client_id", "<improper list>"]}},
+         {#{options => #{}, delivery => [a | b]}, {invalid_options, ["delivery"]}}].
+
+refused_as({invalid_option, Name, Words}, {error, {invalid_option, Name, Message}}, _) ->
+    contains_all(Message, Words);
+refused_as({invalid_options, Words}, {error, {invalid_options, Message}}, _) ->
+    contains_all(Message, Words);
+refused_as(Expected, Result, Argument) ->
+    ct:fail("~p for ~P, expected ~p", [Result, Argument, 12, Expected]).
+
+contains_all(Message, Words) ->
+    ?assert(is_binary(Message)),
+    ?assert(byte_size(Message) < 400, Message),
+    ?assertNot(msm_test:contains(Message, "hostile-secret-9"), Message),
+    [?assert(msm_test:contains(Message, W), {Message, W}) || W <- Words],
+    ok.
+
+%% {Facts with one bad fact, the fact named, parts of its message}.
+hostile_facts() ->
+    [{#{host_types => [<<"a">> | <<"b">>]}, host_types, ["an improper list", "list of host types"]},
+     {#{outgoing_pools => [rdbms | http]}, outgoing_pools, ["an improper list"]},
+     {#{outgoing_pools => nest(1000000, rdbms)}, outgoing_pools, ["pool types"]},
+     {#{listeners => [#{proto => tcp} | x]}, listeners, ["<improper list>"]},
+     {#{listeners => [#{proto => tcp, handlers => [a | b]}]}, listeners, ["handlers must be a list of atoms"]},
+     {#{uptime_ms => 1.5}, uptime_ms, ["fact uptime_ms = 1.5: expected a non-negative integer"]},
+     {#{domain_count => 1 bsl 70}, domain_count, ["integer beyond 64 bits"]},
+     {#{components => self()}, components, ["fact components = a pid"]},
+     {#{version => make_ref()}, version, ["fact version = a reference"]},
+     {#{config_file => fun() -> ok end}, config_file, ["fact config_file = a fun"]},
+     {#{version => <<1:3>>}, version, ["fact version = a bitstring"]},
+     {#{version => list_to_atom([26085])}, version, ["fact version = a non-Latin-1 atom"]},
+     {#{client_id => [$a | $b]}, client_id, ["an improper list"]},
+     {#{node => nest(1000000, x)}, node, ["fact node"]},
+     {#{stanza_counts => #{"xmppIqSent" => 1}}, stanza_counts, ["stanza types"]},
+     {#{stanza_counts => #{xmppIqSent => 1 bsl 64}}, stanza_counts, ["stanza types"]},
+     {#{modules => #{<<"h">> => #{"mod_vcard" => #{}}}}, modules, ["#{HostType => #{Module => Opts}}"]},
+     {#{modules => #{<<"h">> => [mod_vcard | x]}}, modules, ["#{HostType => #{Module => Opts}}"]},
+     {#{modules => [a | b]}, modules, ["an improper list"]},
+     {#{cluster => #{members => [#{} | x], unreachable => 0}}, cluster, ["members", "an improper list"]},
+     {#{cluster => #{members => [[a | b]], unreachable => 0}}, cluster, ["member 0", "an improper list"]},
+     {#{cluster => #{members => [], unreachable => 1.0}}, cluster, ["unreachable"]},
+     {#{{weird} => 1}, <<"a tuple of 1 elements">>, ["unknown fact a tuple of 1 elements"]},
+     {#{self() => 1}, <<"a pid">>, ["unknown fact a pid"]},
+     {#{[a | b] => 1}, <<"an improper list">>, ["unknown fact an improper list"]}].
+
+named(Dropped, Fact, Words, Bad) ->
+    case Dropped of
+        [{Fact, Why}] ->
+            ?assert(byte_size(Why) < 400, Why),
+            [?assert(msm_test:contains(Why, W), {Why, W}) || W <- Words],
+            ok;
+        _ ->
+            ct:fail("~p not named alone in ~p for ~P", [Fact, Dropped, Bad, 12])
+    end.

@@ -32,7 +32,7 @@ end_per_group(_Group, _Config) ->
 
 init_per_suite(Config) ->
     msm_test:fast_retries(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     Config.
 
 end_per_suite(_Config) ->
@@ -43,7 +43,7 @@ init_per_testcase(_Case, Config) ->
 
 end_per_testcase(_Case, Config) ->
     ok = ?SERVICE:stop(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     msm_log_capture:stop(),
     ga4_collector_port:stop(?config(collector, Config)).
 

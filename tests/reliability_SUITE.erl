@@ -20,7 +20,7 @@ all() ->
      malformed_option_sets_are_each_refused_clearly].
 
 init_per_suite(Config) ->
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     [{fixtures, msm_test:compile_fixtures(Config, "reliability_fixtures")} | Config].
 
 end_per_suite(_Config) ->

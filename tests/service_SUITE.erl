@@ -36,7 +36,7 @@ groups() ->
 
 init_per_suite(Config) ->
     msm_test:fast_retries(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     Config.
 
 end_per_suite(_Config) ->
@@ -54,7 +54,7 @@ init_per_testcase(_Case, Config) ->
 
 end_per_testcase(_Case, Config) ->
     ok = ?SERVICE:stop(),
-    msm_test:only_operator_destinations(),
+    msm_test:test_environment(),
     application:unset_env(mongoose_system_metrics, product_application),
     msm_log_capture:stop(),
     ga4_collector_port:stop(?config(collector, Config)).
@@ -124,7 +124,7 @@ the_file_matches_what_was_sent(Config) ->
     ?assertEqual(Report, File),
     ?assertEqual(maps:get(<<"events">>, Body), maps:get(<<"events">>, File)),
     ?assertEqual(maps:get(<<"client_id">>, Body), maps:get(<<"client_id">>, File)),
-    ?assertMatch(#{<<"schema_version">> := 3, <<"mode">> := <<"on">>, <<"adjustments">> := [],
+    ?assertMatch(#{<<"schema_version">> := 4, <<"mode">> := <<"on">>, <<"adjustments">> := [],
                    <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>,
                                             <<"status">> := 204}]}, File),
     {ok, Bytes} = file:read_file(report_file(Config)),
@@ -229,16 +229,24 @@ a_collector_answering_500_leaves_the_service_running(Config) ->
     ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]},
                  msm_test:read_json(report_file(Config))).
 
+%% The report's directory replaced by a file after the start: the report is still sent,
+%% and the report, status/0 and the log all say that the file and the send log were not
+%% written (a report sent and not logged is not quietly "delivered").
 an_unwritable_report_file_is_logged_and_reporting_goes_on(Config) ->
-    Blocker = filename:join(?config(dir, Config), "blocker"),
-    ok = file:write_file(Blocker, <<>>),
+    Sub = filename:join(?config(dir, Config), "reports"),
     msm_log_capture:start(),
-    Pid = start(Config, #{report_file => filename:join(Blocker, "report.json")}),
-    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = ?SERVICE:report_now(),
+    Pid = start(Config, #{report_file => filename:join(Sub, "report.json")}),
+    ok = file:del_dir_r(Sub),
+    ok = file:write_file(Sub, <<"not a directory">>),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}],
+           <<"files">> := #{<<"report_file">> := #{<<"result">> := <<"failed">>},
+                            <<"send_log">> := #{<<"result">> := <<"failed">>}}}} = ?SERVICE:report_now(),
     ?assertEqual(Pid, whereis(?SERVICE)),
+    ?assertMatch(#{last_report := #{files := #{<<"report_file">> := #{<<"result">> := <<"failed">>}}}},
+                 ?SERVICE:status()),
     Logged = [Text || {warning, #{what := system_metrics_report_file_failed, text := Text}} <- msm_log_capture:collected()],
     ?assertMatch([_], Logged),
-    ?assert(msm_test:contains(Logged, "blocker/report.json")).
+    ?assert(msm_test:contains(Logged, "reports/report.json")).
 
 the_client_id_survives_a_restart_of_the_service(Config) ->
     start(Config, #{}),

@@ -327,9 +327,11 @@ start_configured(Options) ->
             end
     end.
 
-start_service(Configuration, #{mode := off, mode_reason := Why}) ->
-    %% Installing an `off' configuration clears the core and forgets the client id.
+start_service(Configuration, #{mode := off, mode_reason := Why, warnings := Warnings}) ->
+    %% Installing an `off' configuration clears the core and forgets the client id. Its
+    %% warnings (an environment variable of an unknown value, say) are still said.
     _ = core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end),
+    _ = [mongoose_system_metrics_notice:option_warning(W) || W <- Warnings],
     mongoose_system_metrics_state:set(off_reason, Why),
     mongoose_system_metrics_facts:mark_configured(true),
     ignore;
@@ -388,14 +390,15 @@ start_argument(Options) ->
                  environment => #{do_not_track => os:getenv("DO_NOT_TRACK"),
                                   mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS"),
                                   ci => os:getenv("CI")}},
-    %% `delivery' tunes timeouts and retries (tests shorten them); `fault' injects a panic
-    %% for the reliability tests.
+    %% `delivery' tunes timeouts and retries and `min_periodic_report' lowers the floor of
+    %% `periodic_report' (tests shorten both); `fault' injects a panic for the reliability
+    %% tests.
     lists:foldl(fun(Key, Acc) ->
                         case application:get_env(mongoose_system_metrics, Key) of
                             {ok, Value} -> Acc#{Key => Value};
                             undefined -> Acc
                         end
-                end, Argument, [delivery, fault]).
+                end, Argument, [delivery, fault, min_periodic_report]).
 
 %% `auto': MongooseIM's own GA4 property inside MongooseIM, as its own service, and none
 %% elsewhere (a node of another product has no business sending to it); else the
@@ -417,7 +420,11 @@ with_host_url(Options) ->
     Keys = [google_analytics_url, <<"google_analytics_url">>],
     Given = case Options of
                 #{} -> lists:any(fun(K) -> maps:is_key(K, Options) end, Keys);
-                _ when is_list(Options) -> lists:any(fun(K) -> lists:keymember(K, 1, Options) end, Keys);
+                %% An improper list goes to the core as it is, which names what is wrong.
+                _ when is_list(Options) ->
+                    try lists:any(fun(K) -> lists:keymember(K, 1, Options) end, Keys)
+                    catch error:badarg -> true
+                    end;
                 _ -> true
             end,
     case Given of
@@ -463,9 +470,12 @@ running_status(#state{started = Started, timer = Timer}) ->
                Left -> rfc3339(os:system_time(millisecond) + Left)
            end,
     Last = case last_report() of
-               {ok, #{<<"generated_at">> := At, <<"destinations">> := Outcomes}} ->
+               {ok, #{<<"generated_at">> := At, <<"destinations">> := Outcomes} = Report} ->
+                   %% With what became of the report file and the send log: a report sent
+                   %% and not logged is not simply delivered.
                    #{at => At, destinations => [maps:with([<<"id">>, <<"result">>, <<"status">>, <<"error">>,
-                                                           <<"attempts">>], O) || O <- Outcomes]};
+                                                           <<"attempts">>], O) || O <- Outcomes],
+                     files => maps:get(<<"files">>, Report, null)};
                {error, no_report} ->
                    null
            end,

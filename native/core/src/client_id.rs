@@ -1,5 +1,7 @@
 //! The anonymous client id: a random UUID v4, made once and kept in a small file beside
-//! the report file, so it survives restarts of the service and of the node.
+//! the report file, so it survives restarts of the service and of the node. Only the
+//! service's user may read it ([`atomic_file::PRIVATE_MODE`]), and a link, FIFO or
+//! device in its place is refused, never followed, read or written.
 
 use std::fs;
 use std::io;
@@ -14,6 +16,9 @@ pub const FILE_NAME: &str = "system_metrics_client_id";
 
 /// Longest client id accepted from the host or the facts.
 pub const MAX_LEN: usize = 64;
+
+/// The most read of a client id file: it holds an id and a number.
+pub const MAX_FILE_BYTES: u64 = 4096;
 
 /// Whether `text` may be sent as a client id: 1 to [`MAX_LEN`] ASCII letters, digits and
 /// `-`, as a UUID or MongooseIM's `ephemeral-` + UUID cluster id are.
@@ -76,8 +81,9 @@ pub struct Loaded {
 /// used and the reason is returned as a warning.
 pub fn load_or_create(path: &Path) -> Loaded {
     let mut warning = None;
-    match fs::read_to_string(path) {
-        Ok(text) => {
+    match atomic_file::read_regular(path, MAX_FILE_BYTES, false) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
             let mut lines = text.lines();
             let id = lines.next().unwrap_or_default().trim();
             // Files of the first version hold only the id.
@@ -97,7 +103,11 @@ pub fn load_or_create(path: &Path) -> Loaded {
     }
     let identity = Identity::new();
     if let Err(e) = save(path, &identity) {
-        warning = Some(format!("{e}; the id will change when the node restarts"));
+        let unsaved = format!("{e}; the id will change when the node restarts");
+        warning = Some(match warning {
+            Some(first) => format!("{first}; {unsaved}"),
+            None => unsaved,
+        });
     }
     Loaded { identity, warning }
 }
@@ -119,14 +129,15 @@ pub fn forget(path: &Path) -> Result<(), String> {
 /// # Errors
 /// Why the file could not be written.
 pub fn save(path: &Path, identity: &Identity) -> Result<(), String> {
-    atomic_file::replace(path, identity.file_text().as_bytes())
+    atomic_file::replace_with_mode(path, identity.file_text().as_bytes(), atomic_file::PRIVATE_MODE)
         .map_err(|e| format!("cannot save client id file {}: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::atomic_file::tests::temp_dir;
+    use crate::atomic_file::tests::{fifo, mode_of, temp_dir, within_5s};
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn an_id_is_made_once_and_then_kept() {
@@ -209,5 +220,84 @@ mod tests {
             path_beside(Path::new("/var/log/mim/r.json")),
             PathBuf::from("/var/log/mim/system_metrics_client_id")
         );
+    }
+
+    #[test]
+    fn the_file_is_private_to_the_service() {
+        let dir = temp_dir("cid-mode");
+        let path = dir.join("made").join(FILE_NAME);
+        load_or_create(&path);
+        assert_eq!(mode_of(&path), atomic_file::PRIVATE_MODE);
+        assert_eq!(mode_of(&dir.join("made")), atomic_file::DIR_MODE);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_planted_link_is_neither_read_nor_written_through() {
+        let dir = temp_dir("cid-link");
+        let victim = dir.join("victim");
+        // A valid id in the victim: it must not be adopted through the link either.
+        let planted = "0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e";
+        fs::write(&victim, format!("{planted}\n1\n")).unwrap();
+        let path = dir.join(FILE_NAME);
+        symlink(&victim, &path).unwrap();
+        let loaded = load_or_create(&path);
+        assert_ne!(loaded.identity.id, planted);
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.starts_with(&format!(
+                "cannot read client id file {}: it is a symbolic link, which is never followed",
+                path.display()
+            )),
+            "{warning}"
+        );
+        assert!(warning
+            .contains(&format!("cannot save client id file {}: it is a symbolic link", path.display())));
+        assert_eq!(fs::read_to_string(&victim).unwrap(), format!("{planted}\n1\n"));
+        let adopted = Identity::checked("1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b", 42).unwrap();
+        assert!(save(&path, &adopted).unwrap_err().contains("symbolic link"));
+        assert_eq!(fs::read_to_string(&victim).unwrap(), format!("{planted}\n1\n"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_in_its_place_never_blocks() {
+        let dir = temp_dir("cid-fifo");
+        let path = dir.join(FILE_NAME);
+        fifo(&path);
+        let loaded = {
+            let path = path.clone();
+            within_5s(move || load_or_create(&path))
+        };
+        assert!(uuid::Uuid::parse_str(&loaded.identity.id).is_ok());
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.starts_with(&format!(
+                "cannot read client id file {}: it is a FIFO, not a regular file",
+                path.display()
+            )),
+            "{warning}"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_oversized_file_is_not_read() {
+        let dir = temp_dir("cid-big");
+        let path = dir.join(FILE_NAME);
+        let id = "0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e";
+        fs::write(&path, format!("{id}\n1\n{}", " ".repeat(MAX_FILE_BYTES as usize))).unwrap();
+        let loaded = load_or_create(&path);
+        assert_ne!(loaded.identity.id, id);
+        assert_eq!(
+            loaded.warning.unwrap(),
+            format!(
+                "cannot read client id file {}: it is larger than 4 KiB, the most that is read of it",
+                path.display()
+            )
+        );
+        // It was replaced by the new id, which is what is read next.
+        assert_eq!(load_or_create(&path).identity, loaded.identity);
+        fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::atomic_file;
 use crate::client_id;
 use crate::delivery::{Endpoint, Policy};
 use crate::destination::{self, Destination};
@@ -75,7 +76,9 @@ pub const NO_DESTINATION_REASON: &str =
 /// - `environment`: `#{do_not_track, mongooseim_system_metrics, ci}`, each a string or
 ///   `false`, as `os:getenv/1` answers;
 /// - `delivery`: tunes [`Policy`] (tests use short limits);
-/// - `fault`: `panic_in_nif` or `panic_in_cycle`, for the reliability tests.
+/// - `fault`: `panic_in_nif` or `panic_in_cycle`, for the reliability tests;
+/// - `min_periodic_report`: the floor of `periodic_report` in milliseconds (`undefined`:
+///   a minute); the application environment lowers it for tests only.
 ///
 /// When the mode would be `on` and there is no destination at all, it is `local`, with
 /// [`NO_DESTINATION_REASON`] and a warning: a configuration that sends nowhere never
@@ -95,6 +98,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let mut opts = None;
     let mut built_in = None;
     let mut host_client_id = None;
+    let mut min_periodic_report_ms = options::MIN_PERIODIC_REPORT_MS;
     let mut report_dir = None;
     let mut tuning = None;
     let mut environment = Environment::default();
@@ -114,16 +118,17 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
             Some("built_in_tracking_id") => built_in = Some(value),
             Some("host_client_id") => host_client_id = host_client_id_of(value)?,
             Some("report_dir") => report_dir = Some(value).filter(|v| !v.is_atom("undefined")),
+            Some(options::MIN_PERIODIC_REPORT_KEY) => min_periodic_report_ms = options::min_periodic_report(value)?,
             _ => {
                 return Err(OptionsError::Malformed(format!(
-                    "unknown start/1 key {}; expected options, built_in_tracking_id, host_client_id, report_dir, environment, delivery, fault",
+                    "unknown start/1 key {}; expected options, built_in_tracking_id, host_client_id, report_dir, environment, delivery, fault, min_periodic_report",
                     if matches!(key, Value::Atom(_)) { key.render() } else { key.kind() }
                 )))
             }
         }
     }
     let opts = opts.ok_or_else(|| OptionsError::Malformed("start/1 needs the key options".into()))?;
-    let parsed = options::parse(opts)?;
+    let parsed = options::parse_with_floor(opts, min_periodic_report_ms)?;
     let mut warnings = parsed.warnings;
     let built_in = built_in_destinations(built_in, &environment, &mut warnings)?;
     let report_dir = match report_dir {
@@ -149,8 +154,7 @@ pub fn from_start_argument(argument: &Value, cwd: &Path) -> Result<ServiceConfig
     let report_file = cwd.join(
         opts.report_file.unwrap_or_else(|| default_report_dir(report_dir.as_deref()).join(REPORT_FILE_NAME)),
     );
-    check_report_file(&report_file).map_err(|why| {
-        let message = format!("report_file resolves to {}: {why}", report_file.display());
+    check_report_file(&report_file).map_err(|message| {
         if chosen {
             OptionsError::Invalid { option: Value::atom("report_file"), message }
         } else {
@@ -253,9 +257,16 @@ fn environment_of(value: &Value) -> Result<Environment, OptionsError> {
     Ok(environment)
 }
 
-/// The PEM file of extra CA certificates, checked to hold at least one.
+/// The most read of a CA bundle; a whole public root set is well under 1 MiB.
+pub const CA_BUNDLE_MAX_BYTES: u64 = 4 << 20;
+
+/// The PEM file of extra CA certificates, checked to hold at least one. It must be a
+/// regular file of at most [`CA_BUNDLE_MAX_BYTES`]: a FIFO or a device is never read.
+/// Links are followed, as system bundles often are links (RHEL's
+/// `/etc/pki/tls/certs/ca-bundle.crt`); the checks apply to the file they lead to.
 fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let pem = atomic_file::read_regular(path, CA_BUNDLE_MAX_BYTES, true)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     match reqwest::Certificate::from_pem_bundle(&pem) {
         Ok(certificates) if !certificates.is_empty() => Ok(pem),
         _ => Err("it holds no PEM certificate".to_owned()),
@@ -289,16 +300,106 @@ fn tuned(value: &Value) -> Result<Policy, OptionsError> {
     Ok(policy)
 }
 
-/// The resolved report file must be a plain path outside the filesystem root: the
-/// client id file goes beside it, and `..` would hide where either really lands.
-fn check_report_file(path: &Path) -> Result<(), &'static str> {
+/// The report file must be a regular file or absent, in a directory that is, once every
+/// link is resolved, neither the filesystem root nor a system directory (see
+/// [`system_directory`]). The client id file and the send log go beside it, so the same
+/// holds for them; `..` would hide where any of them really lands.
+///
+/// The error is the whole message: the resolved path, and why it is refused.
+fn check_report_file(path: &Path) -> Result<(), String> {
+    let refused =
+        |at: &Path, why: &dyn std::fmt::Display| format!("report_file resolves to {}: {why}", at.display());
     if path.components().any(|c| c == Component::ParentDir) {
-        return Err("'..' is not allowed in the path");
+        return Err(refused(path, &"'..' is not allowed in the path"));
     }
-    if path.parent() == Some(Path::new("/")) {
-        return Err("refusing to write into the filesystem root");
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(refused(path, &"expected the path of a file"));
+    };
+    let dir = resolve_dir(dir).map_err(|why| refused(path, &why))?;
+    let resolved = dir.join(name);
+    if let Some(what) = system_directory(&dir) {
+        return Err(refused(&resolved, &format!("refusing to write into {what}")));
     }
-    Ok(())
+    atomic_file::check_absent_or_regular(&resolved).map_err(|e| refused(&resolved, &e))
+}
+
+/// `dir` with every link resolved (`/proc/self/root` is `/`). The part that does not
+/// exist yet, which the service creates, is kept as written: it holds no `..`.
+fn resolve_dir(dir: &Path) -> Result<PathBuf, String> {
+    let mut existing = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let mut missing = Vec::new();
+    loop {
+        match std::fs::canonicalize(existing) {
+            Ok(real) if real.is_dir() => return Ok(missing.iter().rev().fold(real, |p, name| p.join(name))),
+            Ok(_) => return Err(format!("{} is not a directory", existing.display())),
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) =>
+            {
+                if std::fs::symlink_metadata(existing).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(format!("{} is a symbolic link to nothing", existing.display()));
+                }
+                match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        missing.push(name);
+                        existing = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+                    }
+                    _ => return Err(format!("cannot resolve its directory: {e}")),
+                }
+            }
+            Err(e) => return Err(format!("cannot resolve its directory {}: {e}", existing.display())),
+        }
+    }
+}
+
+/// Directories whose whole tree holds the system's configuration, devices, kernel
+/// interfaces, boot files or programs.
+const SYSTEM_TREES: &[&[&str]] = &[
+    &["etc"],
+    &["dev"],
+    &["proc"],
+    &["sys"],
+    &["boot"],
+    &["bin"],
+    &["sbin"],
+    &["usr", "bin"],
+    &["usr", "sbin"],
+    &["usr", "local", "bin"],
+    &["usr", "local", "sbin"],
+];
+
+/// Where a resolved directory is a system location: the root, anything under
+/// [`SYSTEM_TREES`], or one of the top directories of the system's libraries
+/// themselves (`/lib*`, `/usr`, `/usr/lib*`, `/usr/libexec`, `/usr/share`,
+/// `/usr/include`, `/usr/local`, `/usr/local/lib*`). Directories below the library
+/// ones are allowed: MongooseIM's packages live in `/usr/lib/mongooseim` and log to
+/// `/usr/lib/mongooseim/log` or `/var/log/mongooseim`.
+fn system_directory(dir: &Path) -> Option<String> {
+    let parts: Vec<&str> = dir
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_str().unwrap_or("")),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        return Some("the filesystem root".to_owned());
+    }
+    if let Some(tree) = SYSTEM_TREES.iter().find(|tree| parts.starts_with(tree)) {
+        let top = format!("/{}", tree.join("/"));
+        return Some(if tree.len() == parts.len() {
+            format!("{top}, a system directory")
+        } else {
+            format!("{}, a system directory (under {top})", dir.display())
+        });
+    }
+    let library = |name: &str| name.starts_with("lib");
+    let top_of_system = match parts.as_slice() {
+        [top] => *top == "usr" || library(top),
+        ["usr", sub] => library(sub) || ["share", "include", "local"].contains(sub),
+        ["usr", "local", sub] => library(sub),
+        _ => false,
+    };
+    top_of_system.then(|| format!("{}, a system directory", dir.display()))
 }
 
 /// The log directory, unless it is missing or the filesystem root.
@@ -644,5 +745,177 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("environment: unknown key home"));
+    }
+
+    fn with_option(name: &str, value: &str, cwd: &Path) -> Result<ServiceConfig, OptionsError> {
+        let options = Value::List(vec![Value::Tuple(vec![Value::atom(name), Value::charlist(value)])]);
+        from_start_argument(&Value::Map(vec![(Value::atom("options"), options)]), cwd)
+    }
+
+    /// The message of a refused `name`, which must be the option named.
+    fn refusal_of(name: &str, result: Result<ServiceConfig, OptionsError>) -> String {
+        match result {
+            Err(OptionsError::Invalid { option, message }) if option.is_atom(name) => message,
+            other => panic!("expected {name} refused, got {other:?}"),
+        }
+    }
+
+    fn refused_report_file(path: &str) -> String {
+        refusal_of("report_file", with_option("report_file", path, Path::new("/srv/mim")))
+    }
+
+    #[test]
+    fn report_file_is_never_in_a_system_location_once_resolved() {
+        for (path, message) in [
+            ("/etc/passwd", "report_file resolves to /etc/passwd: refusing to write into /etc, a system directory"),
+            (
+                "/etc/mongooseim/usage.json",
+                "report_file resolves to /etc/mongooseim/usage.json: refusing to write into /etc/mongooseim, a \
+                 system directory (under /etc)",
+            ),
+            ("/dev/null", "report_file resolves to /dev/null: refusing to write into /dev, a system directory"),
+            (
+                "/proc/self/root/usage.json",
+                "report_file resolves to /usage.json: refusing to write into the filesystem root",
+            ),
+            (
+                "/proc/self/root/etc/usage.json",
+                "report_file resolves to /etc/usage.json: refusing to write into /etc, a system directory",
+            ),
+            (
+                "/proc/self/usage.json",
+                "refusing to write into /proc/", // the pid's directory: under /proc
+            ),
+            ("/sys/usage.json", "report_file resolves to /sys/usage.json: refusing to write into /sys, a system directory"),
+            ("/boot/usage.json", "refusing to write into /boot, a system directory"),
+            ("/usr/usage.json", "report_file resolves to /usr/usage.json: refusing to write into /usr, a system directory"),
+            ("/usr/lib/usage.json", "refusing to write into /usr/lib, a system directory"),
+            ("/usr/local/usage.json", "refusing to write into /usr/local, a system directory"),
+            ("/usr/share/usage.json", "refusing to write into /usr/share, a system directory"),
+            ("/usr/bin/mongooseim/usage.json", "(under /usr/bin)"),
+        ] {
+            let refused = refused_report_file(path);
+            assert!(refused.contains(message), "{path}: {refused}");
+        }
+        // /bin and /lib are links to /usr/bin and /usr/lib on merged-/usr systems: refused
+        // either way, under the name they resolve to.
+        for path in ["/bin/usage.json", "/sbin/usage.json", "/lib/usage.json", "/lib64/usage.json"] {
+            if Path::new(path).parent().is_some_and(Path::exists) {
+                let refused = refused_report_file(path);
+                assert!(refused.contains(", a system directory"), "{path}: {refused}");
+            }
+        }
+        // MongooseIM's own places, even under /usr/lib, are fine.
+        for path in [
+            "/usr/lib/mongooseim/log/usage.json",
+            "/usr/lib/mongooseim/usage.json",
+            "/usr/local/lib/mongooseim/log/usage.json",
+            "/var/log/mongooseim/usage.json",
+            "/var/log/usage.json",
+        ] {
+            let config = with_option("report_file", path, Path::new("/srv/mim")).unwrap();
+            assert_eq!(config.report_file, PathBuf::from(path));
+        }
+        // The default, from the node's log directory, is checked just as well.
+        let argument = Value::Map(vec![
+            (Value::atom("options"), Value::List(vec![])),
+            (Value::atom("report_dir"), Value::charlist("/etc/mongooseim")),
+        ]);
+        match from_start_argument(&argument, Path::new("/srv/mim")) {
+            Err(OptionsError::Malformed(message)) => assert_eq!(
+                message,
+                "report_file resolves to /etc/mongooseim/system_metrics_report.json: refusing to write into \
+                 /etc/mongooseim, a system directory (under /etc)"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn report_file_must_be_a_regular_file_in_a_real_directory() {
+        let dir = std::fs::canonicalize(crate::atomic_file::tests::temp_dir("config-report-file")).unwrap();
+        let at = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        std::fs::write(dir.join("victim"), "precious").unwrap();
+        std::os::unix::fs::symlink(dir.join("victim"), dir.join("link.json")).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling.json")).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling-dir")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.join("etc-link")).unwrap();
+        std::fs::create_dir(dir.join("a-dir")).unwrap();
+        crate::atomic_file::tests::fifo(&dir.join("fifo.json"));
+        std::fs::write(dir.join("blocker"), "").unwrap();
+        for (name, why) in [
+            ("link.json", "it is a symbolic link, which is never followed".to_owned()),
+            ("dangling.json", "it is a symbolic link, which is never followed".to_owned()),
+            ("a-dir", "it is a directory, not a regular file".to_owned()),
+            ("fifo.json", "it is a FIFO, not a regular file".to_owned()),
+            ("blocker/usage.json", format!("{} is not a directory", at("blocker"))),
+            ("blocker/deeper/usage.json", format!("{} is not a directory", at("blocker"))),
+            ("dangling-dir/usage.json", format!("{} is a symbolic link to nothing", at("dangling-dir"))),
+        ] {
+            assert_eq!(
+                refused_report_file(&at(name)),
+                format!("report_file resolves to {}: {why}", at(name))
+            );
+        }
+        // A link among the directories is resolved, and the checks apply where it leads.
+        assert_eq!(
+            refused_report_file(&at("etc-link/usage.json")),
+            "report_file resolves to /etc/usage.json: refusing to write into /etc, a system directory"
+        );
+        std::os::unix::fs::symlink(dir.join("a-dir"), dir.join("dir-link")).unwrap();
+        let config = with_option("report_file", &at("dir-link/new/usage.json"), Path::new("/")).unwrap();
+        assert_eq!(config.report_file, dir.join("dir-link/new/usage.json"));
+        std::fs::write(dir.join("existing.json"), "{}").unwrap();
+        assert!(with_option("report_file", &at("existing.json"), Path::new("/")).is_ok());
+        assert_eq!(std::fs::read_to_string(dir.join("victim")).unwrap(), "precious");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ca_bundle_is_read_only_as_a_small_regular_file() {
+        use crate::atomic_file::tests::{fifo, temp_dir, within_5s};
+        let dir = std::fs::canonicalize(temp_dir("config-ca")).unwrap();
+        let refused = |path: PathBuf| {
+            within_5s(move || {
+                refusal_of("ca_bundle", with_option("ca_bundle", path.to_str().unwrap(), Path::new("/")))
+            })
+        };
+        // /dev/zero never ends: it used to be read until memory ran out.
+        assert_eq!(
+            refused("/dev/zero".into()),
+            "ca_bundle = \"/dev/zero\": cannot read it: it is a character device, not a regular file"
+        );
+        // A FIFO used to block start/1 until someone wrote to it.
+        fifo(&dir.join("fifo.pem"));
+        std::os::unix::fs::symlink(dir.join("fifo.pem"), dir.join("to-fifo.pem")).unwrap();
+        for name in ["fifo.pem", "to-fifo.pem"] {
+            assert_eq!(
+                refused(dir.join(name)),
+                format!(
+                    "ca_bundle = {:?}: cannot read it: it is a FIFO, not a regular file",
+                    dir.join(name).display().to_string()
+                )
+            );
+        }
+        assert!(refused(dir.clone()).ends_with("cannot read it: it is a directory, not a regular file"));
+        let collector = ga4_collector::Collector::bind_tls("127.0.0.1:0").unwrap();
+        let pem = collector.ca_pem().unwrap().as_bytes().to_vec();
+        let big = dir.join("big.pem");
+        std::fs::write(&big, &pem).unwrap();
+        std::fs::OpenOptions::new().write(true).open(&big).unwrap().set_len(CA_BUNDLE_MAX_BYTES + 1).unwrap();
+        assert_eq!(
+            refused(big.clone()),
+            format!(
+                "ca_bundle = {:?}: cannot read it: it is larger than 4 MiB, the most that is read of it",
+                big.display().to_string()
+            )
+        );
+        // A real bundle, reached through a link as system bundles often are, is read.
+        std::fs::write(dir.join("ca.pem"), &pem).unwrap();
+        std::os::unix::fs::symlink(dir.join("ca.pem"), dir.join("link.pem")).unwrap();
+        let config =
+            with_option("ca_bundle", dir.join("link.pem").to_str().unwrap(), Path::new("/")).unwrap();
+        assert_eq!(config.endpoint.extra_roots_pem, Some(pem));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::options::{plain_name, shape};
 use crate::value::Value;
 
 /// A GA4 Measurement Protocol API secret. Its `Debug` output is redacted and it has no
@@ -133,7 +134,7 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
                 _ => None,
             })
             .collect(),
-        other => return Err(TrackingIdError(format!("expected {EXPECTED}, got {}", other.kind()))),
+        other => return Err(TrackingIdError(format!("expected {EXPECTED}, got {}", shape(other)))),
     };
     let mut id = None;
     let mut secret = None;
@@ -143,12 +144,13 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
             Some("secret") if secret.is_none() => secret = Some(val),
             Some(name @ ("id" | "secret")) => return Err(TrackingIdError(format!("{name} is given twice"))),
             _ => {
-                let key = match key {
-                    Value::Atom(_) => key.render(),
-                    other => other.kind(),
+                // Neither the value nor a key that may be a secret is shown.
+                let key = match plain_name(key) {
+                    Some(_) => format!("unknown key {}", key.render()),
+                    None => format!("an unknown key ({})", shape(key)),
                 };
                 return Err(TrackingIdError(format!(
-                    "unknown key {key} in a GA4 tracking id; expected only id and secret"
+                    "{key} in a GA4 tracking id; expected only id and secret"
                 )));
             }
         }
@@ -162,7 +164,7 @@ fn parse_one(value: &Value, into: &mut Parsed) -> Result<(), TrackingIdError> {
     let measurement_id = id.text().filter(|t| is_safe_id(t)).ok_or_else(|| {
         TrackingIdError(format!(
             "id must be a non-empty string of letters, digits, '-' and '_' (at most {MAX_ID_LEN}), got {}",
-            id.kind()
+            shape(id)
         ))
     })?;
     // Never render the secret: say only what kind of value it was.
@@ -192,13 +194,13 @@ fn parse_text(text: &str, value: &Value) -> Result<Destination, TrackingIdError>
     if is_universal_analytics(text) {
         return Ok(Destination::UniversalAnalytics { tracking_id: text.to_owned() });
     }
-    if looks_like_ga4(text) {
+    if looks_like_ga4(text) && text.len() <= MAX_ID_LEN {
         return Err(TrackingIdError(format!(
             "the GA4 measurement id {text:?} needs its API secret: #{{id => {text:?}, secret => \"...\"}}"
         )));
     }
     // Any other text might be a misplaced secret: describe it, never show it.
-    Err(TrackingIdError(format!("expected {EXPECTED}, got {} that is neither", value.kind())))
+    Err(TrackingIdError(format!("expected {EXPECTED}, got {} that is neither", shape(value))))
 }
 
 /// `[{id, _}, {secret, _}]`: the proplist spelling of one GA4 map.
@@ -306,7 +308,7 @@ mod tests {
         assert!(err(&only_secret).contains("id is missing"));
         assert!(err(&ga4_map(Value::Integer(1), Value::charlist("s"))).contains("got an integer"));
         assert!(err(&Value::charlist("G-123")).contains("needs its API secret"));
-        assert!(err(&Value::charlist("hello")).contains("got a string that is neither"));
+        assert!(err(&Value::charlist("hello")).contains("got a string of 5 characters that is neither"));
         assert!(err(&Value::charlist("UA-12-x")).contains("expected"));
         let extra = Value::Map(vec![
             (Value::atom("id"), Value::charlist("G-1")),
@@ -349,6 +351,75 @@ mod tests {
             assert!(!message.contains("S3CRET"), "{message}");
         }
         assert!(err(&ga4_map(Value::charlist("abcdef"), Value::charlist("G-12345"))).contains("look swapped"));
+    }
+
+    #[test]
+    fn unknown_keys_and_their_values_are_never_shown() {
+        let with = |key: Value, value: Value| {
+            Value::Map(vec![
+                (Value::atom("id"), Value::charlist("G-1")),
+                (Value::atom("secret"), Value::charlist("s")),
+                (key, value),
+            ])
+        };
+        let named = err(&with(Value::atom("name"), Value::charlist("SUPERSECRET")));
+        assert_eq!(named, "unknown key name in a GA4 tracking id; expected only id and secret");
+        let named = err(&with(Value::binary("name"), Value::charlist("SUPERSECRET")));
+        assert_eq!(named, "unknown key <<\"name\">> in a GA4 tracking id; expected only id and secret");
+        for (key, described) in [
+            (Value::atom("SUPERSECRET"), "an unknown key (an atom of 11 characters)"),
+            (Value::binary("api_secret=SUPERSECRET"), "an unknown key (a string of 22 characters)"),
+            (Value::charlist(&"k".repeat(500)), "an unknown key (a string of 500 characters)"),
+            (
+                Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))]),
+                "an unknown key (a map of 1 pairs)",
+            ),
+            (Value::Tuple(vec![Value::charlist("SUPERSECRET")]), "an unknown key (a tuple of 1 elements)"),
+        ] {
+            let message = err(&with(key, Value::charlist("SUPERSECRET")));
+            assert!(message.starts_with(described), "{message}");
+            assert!(
+                !message.to_lowercase().contains("supersecret") && !message.contains("kkkk"),
+                "{message}"
+            );
+        }
+        let proplist = Value::List(vec![
+            Value::Tuple(vec![Value::atom("id"), Value::charlist("G-1")]),
+            Value::Tuple(vec![Value::atom("secret"), Value::charlist("s")]),
+            Value::Tuple(vec![Value::atom("name"), Value::charlist("SUPERSECRET")]),
+        ]);
+        assert!(!err(&proplist).contains("SUPERSECRET"));
+        let through_options = crate::options::parse(&Value::Map(vec![(
+            Value::atom("tracking_id"),
+            with(Value::atom("API_SECRET"), Value::charlist("SUPERSECRET")),
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            through_options,
+            "tracking_id: an unknown key (an atom of 10 characters) in a GA4 tracking id; expected only id and secret"
+        );
+    }
+
+    #[test]
+    fn shapes_of_ids_never_show_their_content() {
+        let id_map = Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))]);
+        let message = err(&ga4_map(id_map, Value::charlist("s")));
+        assert!(message.ends_with("got a map of 1 pairs"), "{message}");
+        let message = err(&ga4_map(Value::charlist("G 1 SUPERSECRET"), Value::charlist("s")));
+        assert!(message.ends_with("got a string of 15 characters"), "{message}");
+        let long_ga4 = format!("G-{}", "SUPERSECRET".repeat(10));
+        let message = err(&Value::charlist(&long_ga4));
+        assert!(message.ends_with("got a string of 112 characters that is neither"), "{message}");
+        let message =
+            err(&Value::Tuple(vec![Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))])]));
+        assert!(message.ends_with("got a tuple of 1 elements"), "{message}");
+        for message in [
+            err(&Value::List(vec![Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))])])),
+            err(&Value::atom("SUPERSECRET")),
+        ] {
+            assert!(!message.contains("SUPERSECRET"), "{message}");
+        }
     }
 
     #[test]

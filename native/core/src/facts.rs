@@ -272,7 +272,8 @@ fn cluster(name: &str, value: &Value, lenient: bool) -> Result<(Cluster, Vec<Fac
         match (key.name().as_deref(), val) {
             (Some("members"), Value::List(members)) => {
                 for (i, member) in members.iter().enumerate() {
-                    let (mut facts, more) = parse_with(member, lenient)?;
+                    let (mut facts, more) = parse_with(member, lenient)
+                        .map_err(|e| bad(&format!("member {i}: {}", e.message)))?;
                     if facts.cluster.take().is_some() && !lenient {
                         return Err(bad("a member's facts cannot hold a cluster"));
                     }
@@ -282,6 +283,9 @@ fn cluster(name: &str, value: &Value, lenient: bool) -> Result<(Cluster, Vec<Fac
                     );
                     cluster.members.push(facts);
                 }
+            }
+            (Some("members"), other) => {
+                return Err(bad(&format!("members must be a list of facts maps, got {}", other.kind())))
             }
             (Some("unreachable"), val) => {
                 cluster.unreachable =

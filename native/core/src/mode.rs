@@ -3,8 +3,12 @@
 //!
 //! - `report`: absent or `true` is `on` (absent also logs the consent notice), `local`
 //!   builds and writes the report but sends nothing, `false` is `off`.
-//! - `MONGOOSEIM_SYSTEM_METRICS=off|local|on` caps the mode.
-//! - `DO_NOT_TRACK=1` (the common convention; also `true` or `yes`) means `off`.
+//! - `MONGOOSEIM_SYSTEM_METRICS=off|local|on` caps the mode; any other value means `off`,
+//!   with a warning: a mistyped opt-out must not leave reporting on.
+//! - `DO_NOT_TRACK`: `0`, `false`, `no` and `off` change nothing; `1`, `true`, `yes` and
+//!   `on` mean `off`; any other value means `off` too, with a warning.
+//!
+//! Values are trimmed and compared without regard to case; an empty one counts as unset.
 
 use std::fmt;
 
@@ -83,6 +87,40 @@ pub struct Decision {
     pub warnings: Vec<String>,
 }
 
+/// Longest variable value quoted back in a reason or a warning.
+const MAX_SHOWN: usize = 20;
+
+/// What `DO_NOT_TRACK` asks for.
+enum DoNotTrack {
+    No,
+    Yes,
+    Unrecognised,
+}
+
+fn do_not_track(value: &str) -> DoNotTrack {
+    match value.to_ascii_lowercase().as_str() {
+        "0" | "false" | "no" | "off" => DoNotTrack::No,
+        "1" | "true" | "yes" | "on" => DoNotTrack::Yes,
+        _ => DoNotTrack::Unrecognised,
+    }
+}
+
+/// `NAME=value` when the value is short and plain, else `NAME has an unrecognised value`:
+/// an odd value may be a pasted secret or hold control characters meant for the log.
+fn named(variable: &str, value: &str) -> String {
+    let plain = value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain && !value.is_empty() && value.len() <= MAX_SHOWN {
+        format!("{variable}={value}")
+    } else {
+        format!("{variable} has an unrecognised value")
+    }
+}
+
+/// The trimmed value of a variable that is set and not empty.
+fn set(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// Resolves the mode: the option first, then the environment, which only lowers it.
 pub fn decide(report: Report, env: &Environment) -> Decision {
     let (mut mode, mut reason) = match report {
@@ -92,21 +130,37 @@ pub fn decide(report: Report, env: &Environment) -> Decision {
         Report::Off => (Mode::Off, "option report = false".to_owned()),
     };
     let mut warnings = Vec::new();
-    if let Some(value) = env.mongooseim_system_metrics.as_deref().filter(|v| !v.trim().is_empty()) {
+    let mut lower_to = |cap: Mode, why: String| {
+        if cap < mode {
+            mode = cap;
+            reason = why;
+        }
+    };
+    if let Some(value) = set(env.mongooseim_system_metrics.as_deref()) {
         match Mode::parse(value) {
-            Some(cap) if cap < mode => {
-                mode = cap;
-                reason = format!("environment MONGOOSEIM_SYSTEM_METRICS={}", cap);
+            Some(cap) => lower_to(cap, format!("environment MONGOOSEIM_SYSTEM_METRICS={cap}")),
+            None => {
+                let named = named("MONGOOSEIM_SYSTEM_METRICS", value);
+                lower_to(Mode::Off, format!("environment {named} (not on, local or off, so off)"));
+                warnings.push(format!(
+                    "{named} (not on, local or off), so reporting is off; \
+                     set it to on, local or off, or unset it"
+                ));
             }
-            Some(_) => {}
-            None => warnings
-                .push(format!("MONGOOSEIM_SYSTEM_METRICS={value:?} is not off, local or on; it is ignored")),
         }
     }
-    if let Some(value) = env.do_not_track.as_deref() {
-        if matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes") && mode > Mode::Off {
-            mode = Mode::Off;
-            reason = format!("environment DO_NOT_TRACK={}", value.trim());
+    if let Some(value) = set(env.do_not_track.as_deref()) {
+        match do_not_track(value) {
+            DoNotTrack::No => {}
+            DoNotTrack::Yes => lower_to(Mode::Off, format!("environment {}", named("DO_NOT_TRACK", value))),
+            DoNotTrack::Unrecognised => {
+                let named = named("DO_NOT_TRACK", value);
+                lower_to(Mode::Off, format!("environment {named} (not 0 or 1, so taken as 1)"));
+                warnings.push(format!(
+                    "{named} (not 0 or 1), so it is taken as 1 and reporting is off; \
+                     set it to 0 or 1, or unset it"
+                ));
+            }
         }
     }
     Decision { mode, reason, notice: report == Report::Absent && mode > Mode::Off, warnings }
@@ -156,9 +210,128 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_value_is_ignored_with_a_warning() {
-        let decision = decide(Report::On, &env(None, Some("maybe")));
-        assert_eq!(decision.mode, Mode::On);
-        assert!(decision.warnings[0].contains("\"maybe\" is not off, local or on"));
+    fn any_other_mongooseim_system_metrics_value_turns_reporting_off() {
+        for value in ["false", "no", "0", "disabled", "none", "FALSE", " off-ish ", "1", "true", "yes"] {
+            for report in [Report::Absent, Report::On, Report::Local] {
+                let decision = decide(report, &env(None, Some(value)));
+                let shown = value.trim();
+                assert_eq!(decision.mode, Mode::Off, "MONGOOSEIM_SYSTEM_METRICS={value:?} with {report:?}");
+                assert_eq!(
+                    decision.reason,
+                    format!("environment MONGOOSEIM_SYSTEM_METRICS={shown} (not on, local or off, so off)")
+                );
+                assert!(!decision.notice);
+                assert_eq!(
+                    decision.warnings,
+                    [format!(
+                        "MONGOOSEIM_SYSTEM_METRICS={shown} (not on, local or off), so reporting is off; \
+                         set it to on, local or off, or unset it"
+                    )]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mongooseim_system_metrics_is_trimmed_and_case_blind_and_empty_is_unset() {
+        let rows = [
+            (" Off ", Mode::Off, "environment MONGOOSEIM_SYSTEM_METRICS=off"),
+            ("LOCAL", Mode::Local, "environment MONGOOSEIM_SYSTEM_METRICS=local"),
+            ("\tlocal\n", Mode::Local, "environment MONGOOSEIM_SYSTEM_METRICS=local"),
+            ("On", Mode::On, "option report = true"),
+            ("", Mode::On, "option report = true"),
+            ("  ", Mode::On, "option report = true"),
+        ];
+        for (value, mode, reason) in rows {
+            let decision = decide(Report::On, &env(None, Some(value)));
+            assert_eq!((decision.mode, decision.reason.as_str()), (mode, reason), "{value:?}");
+            assert!(decision.warnings.is_empty(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn do_not_track_spellings() {
+        for value in ["0", "false", "FALSE", "no", "No", "off", "OFF", " 0 ", "", "   "] {
+            let decision = decide(Report::On, &env(Some(value), None));
+            assert_eq!(
+                (decision.mode, decision.reason.as_str()),
+                (Mode::On, "option report = true"),
+                "{value:?}"
+            );
+            assert!(decision.warnings.is_empty(), "{value:?}");
+        }
+        for value in ["1", "true", "TRUE", "yes", "Yes", "on", "ON", " 1\n"] {
+            let decision = decide(Report::Local, &env(Some(value), None));
+            assert_eq!(decision.mode, Mode::Off, "{value:?}");
+            assert_eq!(decision.reason, format!("environment DO_NOT_TRACK={}", value.trim()));
+            assert!(decision.warnings.is_empty(), "{value:?}");
+        }
+        for value in ["y", "Y", "2", "-1", "enabled", "maybe"] {
+            let decision = decide(Report::Absent, &env(Some(value), None));
+            assert_eq!(decision.mode, Mode::Off, "{value:?}");
+            assert!(!decision.notice);
+            assert_eq!(
+                decision.reason,
+                format!("environment DO_NOT_TRACK={value} (not 0 or 1, so taken as 1)")
+            );
+            assert_eq!(
+                decision.warnings,
+                [format!(
+                    "DO_NOT_TRACK={value} (not 0 or 1), so it is taken as 1 and reporting is off; \
+                     set it to 0 or 1, or unset it"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn odd_values_are_not_quoted_back() {
+        let odd = [
+            "x".repeat(21),
+            "sk_live_0123456789abcdefghij".to_owned(),
+            "off please".to_owned(),
+            "no\u{1b}[31m".to_owned(),
+            "wyłączone".to_owned(),
+            "a=b".to_owned(),
+        ];
+        for value in &odd {
+            let msm = decide(Report::On, &env(None, Some(value)));
+            assert_eq!(msm.mode, Mode::Off);
+            assert_eq!(
+                msm.reason,
+                "environment MONGOOSEIM_SYSTEM_METRICS has an unrecognised value (not on, local or off, so off)"
+            );
+            assert!(msm.warnings[0].starts_with("MONGOOSEIM_SYSTEM_METRICS has an unrecognised value"));
+            let dnt = decide(Report::On, &env(Some(value), None));
+            assert_eq!(dnt.mode, Mode::Off);
+            assert_eq!(
+                dnt.reason,
+                "environment DO_NOT_TRACK has an unrecognised value (not 0 or 1, so taken as 1)"
+            );
+            assert!(dnt.warnings[0].starts_with("DO_NOT_TRACK has an unrecognised value"));
+            for text in msm.warnings.iter().chain(&dnt.warnings).chain([&msm.reason, &dnt.reason]) {
+                assert!(!text.contains(value.trim()), "{text}");
+            }
+        }
+        // Twenty plain characters are still shown.
+        let twenty = "A".repeat(20);
+        assert!(decide(Report::On, &env(None, Some(&twenty))).reason.contains(&twenty));
+    }
+
+    #[test]
+    fn the_environment_never_raises_sharing_and_the_first_opt_out_is_named() {
+        let off = decide(Report::Off, &env(Some("2"), Some("maybe")));
+        assert_eq!((off.mode, off.reason.as_str()), (Mode::Off, "option report = false"));
+        assert_eq!(off.warnings.len(), 2, "a meaningless value is still worth a word");
+        let both = decide(Report::On, &env(Some("1"), Some("nope")));
+        assert_eq!(
+            (both.mode, both.reason.as_str()),
+            (Mode::Off, "environment MONGOOSEIM_SYSTEM_METRICS=nope (not on, local or off, so off)")
+        );
+        let local_then_dnt = decide(Report::On, &env(Some("yes"), Some("local")));
+        assert_eq!(
+            (local_then_dnt.mode, local_then_dnt.reason.as_str()),
+            (Mode::Off, "environment DO_NOT_TRACK=yes")
+        );
     }
 }

@@ -3,7 +3,12 @@
 //!
 //! Like OTP's logger handlers: normalise to key/value pairs, check every key with one
 //! rule, refuse the rest. Each error names the option, the value and what was expected.
+//!
+//! Errors are logged and kept in `status()`, and a value may be a misplaced secret: a value
+//! or an unknown name is shown only when it is a number or a short plain name, a URL only
+//! as scheme, host, port and path; anything else is described by its shape and length.
 
+use std::fmt::Write as _;
 use std::path::{Component, PathBuf};
 
 use thiserror::Error;
@@ -19,6 +24,12 @@ pub const DEFAULT_INITIAL_REPORT_MS: u64 = 5 * 60 * 1000;
 pub const DEFAULT_PERIODIC_REPORT_MS: u64 = 3 * 60 * 60 * 1000;
 /// The longest delay `erlang:send_after/3` accepts.
 pub const MAX_TIMER_MS: u64 = u32::MAX as u64;
+/// The shortest `periodic_report` accepted: at most one report a minute, so that a slip
+/// of the pen (`periodic_report = 1`) cannot flood the collector.
+pub const MIN_PERIODIC_REPORT_MS: u64 = 60_000;
+/// The start argument that lowers [`MIN_PERIODIC_REPORT_MS`], for tests only; see
+/// [`min_periodic_report`].
+pub const MIN_PERIODIC_REPORT_KEY: &str = "min_periodic_report";
 /// Where both protocols go unless `google_analytics_url` says otherwise.
 pub const DEFAULT_GOOGLE_ANALYTICS_URL: &str = "https://www.google-analytics.com";
 
@@ -90,15 +101,16 @@ pub enum OptionsError {
     Invalid {
         /// The option's key, as given.
         option: Value,
-        /// Names the option, the value and what was expected.
+        /// Names the option, the value (when it is safe to show) and what was expected.
         message: String,
     },
     /// A key that is not an option.
     #[error("{message}")]
     Unknown {
-        /// The key, as given.
+        /// The key as given when it is a short plain name; else a binary describing it
+        /// ("an unknown option of 120 characters"), since the key is logged too.
         option: Value,
-        /// Names the key, with a "did you mean" for near misses.
+        /// Names the key (under the same rule), with a "did you mean" for near misses.
         message: String,
     },
     /// The options term itself is not a map or a list of options.
@@ -106,11 +118,23 @@ pub enum OptionsError {
     Malformed(String),
 }
 
-/// Validates options given as a map or a proplist.
+/// Validates options given as a map or a proplist, with `periodic_report` at least
+/// [`MIN_PERIODIC_REPORT_MS`].
 ///
 /// # Errors
 /// The first problem found, in the order the options were given.
 pub fn parse(options: &Value) -> Result<Parsed, OptionsError> {
+    parse_with_floor(options, MIN_PERIODIC_REPORT_MS)
+}
+
+/// Like [`parse`], with `periodic_report` at least `min_periodic_report_ms` (taken as 1 when
+/// 0, and as [`MAX_TIMER_MS`] when above it), as the start argument
+/// [`MIN_PERIODIC_REPORT_KEY`] asks.
+///
+/// # Errors
+/// The first problem found, in the order the options were given.
+pub fn parse_with_floor(options: &Value, min_periodic_report_ms: u64) -> Result<Parsed, OptionsError> {
+    let floor = min_periodic_report_ms.clamp(1, MAX_TIMER_MS);
     let mut parsed = Parsed { options: Options::default(), warnings: Vec::new() };
     let mut seen: Vec<&'static str> = Vec::new();
     for (key, value) in entries(options)? {
@@ -124,9 +148,27 @@ pub fn parse(options: &Value) -> Result<Parsed, OptionsError> {
             return Err(invalid(&key, format!("{name} is given more than once{alias}")));
         }
         seen.push(name);
-        apply(name, &key, &value, &mut parsed)?;
+        apply(name, &key, &value, floor, &mut parsed)?;
     }
     Ok(parsed)
+}
+
+/// The floor of `periodic_report` that the start argument [`MIN_PERIODIC_REPORT_KEY`]
+/// sets: an integer number of milliseconds from 1 to [`MAX_TIMER_MS`], or `undefined` for
+/// [`MIN_PERIODIC_REPORT_MS`]. Pass the result to [`parse_with_floor`].
+///
+/// # Errors
+/// [`OptionsError::Malformed`] naming the start argument, for any other value.
+pub fn min_periodic_report(value: &Value) -> Result<u64, OptionsError> {
+    match value {
+        Value::Atom(a) if a == "undefined" => Ok(MIN_PERIODIC_REPORT_MS),
+        Value::Integer(ms) if *ms >= 1 && (*ms as u64) <= MAX_TIMER_MS => Ok(*ms as u64),
+        other => Err(OptionsError::Malformed(format!(
+            "{MIN_PERIODIC_REPORT_KEY} = {}: expected a positive integer number of milliseconds, \
+             at most {MAX_TIMER_MS}, or undefined",
+            shown(other)
+        ))),
+    }
 }
 
 /// Normalises a map or a proplist into key/value pairs; bare `report` and `no_report`
@@ -148,21 +190,70 @@ fn entries(options: &Value) -> Result<Vec<(Value, Value)>, OptionsError> {
                 ))),
             })
             .collect(),
-        other => Err(OptionsError::Malformed(format!(
-            "options must be a map or a list, got {}",
-            other.kind()
-        ))),
+        other => Err(OptionsError::Malformed(format!("options must be a map or a list, got {}", shape(other)))),
     }
 }
 
-/// A bad list element, named by its first atom but never shown: it may hold a secret.
+/// A bad list element, named by its first atom when that is a plain name, but never shown
+/// whole: it may hold a secret.
 fn describe_element(element: &Value) -> String {
     match element {
-        Value::Atom(_) => format!("the atom {}", element.render()),
+        Value::Atom(_) => match plain_name(element) {
+            Some(name) => format!("the atom {name}"),
+            None => shape(element),
+        },
         Value::Tuple(items) if matches!(items.first(), Some(Value::Atom(_))) => {
-            format!("a tuple of {} elements starting with {}", items.len(), items[0].render())
+            let first = match plain_name(&items[0]) {
+                Some(name) => name,
+                None => shape(&items[0]),
+            };
+            format!("a tuple of {} elements starting with {first}", items.len())
         }
-        other => other.kind(),
+        other => shape(other),
+    }
+}
+
+/// Longest name shown in a message.
+const MAX_SHOWN_NAME: usize = 40;
+
+/// The name of an atom, binary or charlist that may be shown in a message: at most
+/// [`MAX_SHOWN_NAME`] of `a-z`, `0-9` and `_`. Option names and words like `true` pass;
+/// pasted secrets, URLs and tokens (capitals, punctuation, length) do not.
+pub(crate) fn plain_name(value: &Value) -> Option<String> {
+    let name = match value {
+        Value::Atom(_) | Value::Binary(_) | Value::List(_) => value.name()?,
+        _ => return None,
+    };
+    let plain = !name.is_empty()
+        && name.len() <= MAX_SHOWN_NAME
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    plain.then_some(name)
+}
+
+/// A value as a message may show it: numbers, terms without content (`<pid>`), and plain
+/// names in Erlang syntax; anything else by its [`shape`].
+pub(crate) fn shown(value: &Value) -> String {
+    match value {
+        Value::Integer(_) | Value::Float(_) | Value::Other(_) => value.render(),
+        _ if plain_name(value).is_some() => value.render(),
+        other => shape(other),
+    }
+}
+
+/// What a value is, never what it holds: [`Value::kind`], with the length of texts and
+/// atoms, and a map's keys listed only when each is a plain atom.
+pub(crate) fn shape(value: &Value) -> String {
+    match value {
+        Value::Atom(name) => format!("an atom of {} characters", name.chars().count()),
+        Value::Map(pairs)
+            if !pairs.iter().all(|(k, _)| matches!(k, Value::Atom(_)) && plain_name(k).is_some()) =>
+        {
+            format!("a map of {} pairs", pairs.len())
+        }
+        _ => match value.text() {
+            Some(text) => format!("a string of {} characters", text.chars().count()),
+            None => value.kind(),
+        },
     }
 }
 
@@ -172,7 +263,7 @@ fn canonical_name(key: &Value, warnings: &mut Vec<String>) -> Result<&'static st
         _ => None,
     }
     .ok_or_else(|| {
-        OptionsError::Malformed(format!("option names must be atoms or binaries, got {}", key.kind()))
+        OptionsError::Malformed(format!("option names must be atoms or binaries, got {}", shape(key)))
     })?;
     if let Some(name) = OPTION_NAMES.iter().find(|n| **n == given) {
         return Ok(name);
@@ -189,13 +280,25 @@ fn canonical_name(key: &Value, warnings: &mut Vec<String>) -> Result<&'static st
         .min_by_key(|n| edit_distance(n, &given))
         .map(|n| format!("; did you mean {n}?"))
         .unwrap_or_else(|| format!("; the options are {}", OPTION_NAMES.join(", ")));
-    Err(OptionsError::Unknown {
-        option: key.clone(),
-        message: format!("unknown option {}{hint}", key.render()),
-    })
+    // The key goes back to the caller, who logs it: a name that may be a secret is
+    // replaced by its description there too.
+    let (option, named) = match plain_name(key) {
+        Some(_) => (key.clone(), format!("unknown option {}", key.render())),
+        None => {
+            let described = format!("an unknown option of {} characters", given.chars().count());
+            (Value::binary(&described), described)
+        }
+    };
+    Err(OptionsError::Unknown { option, message: format!("{named}{hint}") })
 }
 
-fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> Result<(), OptionsError> {
+fn apply(
+    name: &'static str,
+    key: &Value,
+    value: &Value,
+    floor: u64,
+    into: &mut Parsed,
+) -> Result<(), OptionsError> {
     let options = &mut into.options;
     match name {
         "report" => {
@@ -210,7 +313,7 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
             options.initial_report_ms = milliseconds(key, value, 0)?;
         }
         "periodic_report" => {
-            options.periodic_report_ms = milliseconds(key, value, 1)?;
+            options.periodic_report_ms = milliseconds(key, value, floor)?;
         }
         "tracking_id" => {
             let parsed =
@@ -219,14 +322,13 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
             into.warnings.extend(parsed.warnings);
         }
         "google_analytics_url" => {
-            options.google_analytics_url = base_url(value).map_err(|why| {
-                invalid(key, format!("google_analytics_url = {}: {why}", without_credentials(value)))
-            })?;
+            options.google_analytics_url = base_url(value)
+                .map_err(|why| invalid(key, format!("google_analytics_url = {}: {why}", url_shown(value))))?;
         }
         "report_file" => {
             options.report_file = Some(
                 report_file(value)
-                    .map_err(|why| invalid(key, format!("report_file = {}: {why}", value.render())))?,
+                    .map_err(|why| invalid(key, format!("report_file = {}: {why}", path_shown(value))))?,
             );
         }
         "ca_bundle" => {
@@ -239,58 +341,103 @@ fn apply(name: &'static str, key: &Value, value: &Value, into: &mut Parsed) -> R
     Ok(())
 }
 
+/// An integer number of milliseconds from `min` to [`MAX_TIMER_MS`].
 fn milliseconds(key: &Value, value: &Value, min: u64) -> Result<u64, OptionsError> {
-    let what = if min == 0 { "a non-negative" } else { "a positive" };
+    let what = if min == 0 {
+        format!("a non-negative integer number of milliseconds, at most {MAX_TIMER_MS}")
+    } else {
+        format!("a positive integer number of milliseconds, at least {min} and at most {MAX_TIMER_MS}")
+    };
     match value {
         Value::Integer(ms) if *ms >= min as i64 && (*ms as u64) <= MAX_TIMER_MS => Ok(*ms as u64),
-        _ => Err(expected(
-            key,
-            value,
-            &format!("{what} integer number of milliseconds, at most {MAX_TIMER_MS}"),
-        )),
+        Value::Integer(ms) if *ms >= 1 && (*ms as u64) < min => {
+            let name = key.name().unwrap_or_default();
+            Err(invalid(
+                key,
+                format!("{name} = {ms}: below the floor of {min} milliseconds; expected {what}"),
+            ))
+        }
+        _ => Err(expected(key, value, &what)),
     }
 }
 
 /// An `https` base URL, or `http` for a loopback host (a local collector); no query,
-/// fragment or credentials, since the protocol paths are appended to it.
+/// fragment or credentials, since the protocol paths are appended to it. The error never
+/// repeats the URL's text: what is wrong with it may be a secret.
 pub fn base_url(value: &Value) -> Result<Url, String> {
     let text = value.text().ok_or("expected a URL string")?;
+    // The parser's messages are fixed words ("invalid port number"), never the input.
     let mut url = Url::parse(&text).map_err(|e| format!("not a URL ({e})"))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback_host(url.host()) => {}
         "http" => return Err("plain http is allowed only for a loopback host; use https".into()),
-        other => return Err(format!("unsupported scheme {other}; use https")),
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("a base URL takes no query or fragment".into());
+        other if other.len() <= 10 && other.bytes().all(|b| b.is_ascii_lowercase()) => {
+            return Err(format!("unsupported scheme {other}; use https"))
+        }
+        _ => return Err("unsupported scheme; use https".into()),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("a base URL takes no credentials".into());
+        return Err("credentials (user:password@) are not allowed in a base URL; they are not shown".into());
+    }
+    if url.query().is_some() {
+        return Err("a query string is not allowed in a base URL; it is not shown".into());
+    }
+    if url.fragment().is_some() {
+        return Err("a fragment (#...) is not allowed in a base URL; it is not shown".into());
     }
     let path = url.path().trim_end_matches('/').to_owned();
-    if path.ends_with("/mp/collect") || path.ends_with("/batch") || path.ends_with("/collect") {
-        return Err(format!("give the base URL only, without {path}: the protocol paths are added to it"));
+    if let Some(protocol) = ["/mp/collect", "/batch", "/collect"].iter().find(|p| path.ends_with(*p)) {
+        return Err(format!(
+            "give the base URL only, without {protocol}: the protocol paths are added to it"
+        ));
     }
     url.set_path(&path);
     Ok(url)
 }
 
-/// A URL value as text, with any `user:password@` replaced, for error messages.
-fn without_credentials(value: &Value) -> String {
-    let Some(text) = value.text() else {
-        return match value {
-            Value::Atom(_) | Value::Integer(_) | Value::Float(_) => value.render(),
-            other => other.kind(),
-        };
-    };
-    let rendered = match (text.find("://"), text.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}<credentials>{}", &text[..scheme_end + 3], &text[at..])
+/// Longest path of a URL or file shown in a message.
+const MAX_SHOWN_PATH: usize = 60;
+
+/// A URL as a message may show it: `scheme://host[:port]/path`, never the query string,
+/// fragment or credentials, which may carry a secret.
+pub fn url_for_messages(url: &Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        let _ = write!(out, ":{port}");
+    }
+    let path = url.path();
+    if path.chars().count() > MAX_SHOWN_PATH {
+        out.extend(path.chars().take(MAX_SHOWN_PATH - 3));
+        out.push_str("...");
+    } else {
+        out.push_str(path);
+    }
+    out
+}
+
+/// The `google_analytics_url` value as a message may show it: an http(s) URL through
+/// [`url_for_messages`]; any other text, which may be a misplaced secret, by its length.
+fn url_shown(value: &Value) -> String {
+    let Some(text) = value.text() else { return shown(value) };
+    match Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            format!("{:?}", url_for_messages(&url))
         }
-        _ => text,
-    };
-    format!("{rendered:?}")
+        _ => format!("a string of {} characters", text.chars().count()),
+    }
+}
+
+/// A file path as a message may show it: in full when it is short and made only of the
+/// characters of ordinary paths; else by its length.
+fn path_shown(value: &Value) -> String {
+    let Some(text) = value.text() else { return shown(value) };
+    let ordinary = |c: char| c.is_ascii_alphanumeric() || "/._-+~ ".contains(c);
+    if text.chars().count() <= MAX_SHOWN_PATH && text.chars().all(ordinary) {
+        format!("{text:?}")
+    } else {
+        format!("a path of {} characters", text.chars().count())
+    }
 }
 
 /// Whether a URL's host is this machine's loopback.
@@ -321,7 +468,7 @@ fn report_file(value: &Value) -> Result<PathBuf, String> {
 
 fn expected(key: &Value, value: &Value, what: &str) -> OptionsError {
     let name = key.name().unwrap_or_default();
-    invalid(key, format!("{name} = {}: expected {what}", value.render()))
+    invalid(key, format!("{name} = {}: expected {what}", shown(value)))
 }
 
 fn invalid(key: &Value, message: String) -> OptionsError {
@@ -372,19 +519,19 @@ mod tests {
         let as_map = map(vec![
             ("report", Value::atom("true")),
             ("initial_report", Value::Integer(5000)),
-            ("periodic_report", Value::Integer(6000)),
+            ("periodic_report", Value::Integer(60_000)),
             ("report_file", Value::charlist("/var/log/mim/r.json")),
         ]);
         let as_list = Value::List(vec![
             Value::atom("report"),
             Value::Tuple(vec![Value::atom("initial_report"), Value::Integer(5000)]),
-            Value::Tuple(vec![Value::atom("periodic_report"), Value::Integer(6000)]),
+            Value::Tuple(vec![Value::atom("periodic_report"), Value::Integer(60_000)]),
             Value::Tuple(vec![Value::atom("report_file"), Value::binary("/var/log/mim/r.json")]),
         ]);
         let a = parse(&as_map).unwrap().options;
         assert_eq!(a, parse(&as_list).unwrap().options);
         assert_eq!(a.report, Report::On);
-        assert_eq!((a.initial_report_ms, a.periodic_report_ms), (5000, 6000));
+        assert_eq!((a.initial_report_ms, a.periodic_report_ms), (5000, 60_000));
     }
 
     #[test]
@@ -417,7 +564,7 @@ mod tests {
             (
                 "google_analytics_url",
                 Value::charlist("https://u:PASSWORD@x"),
-                &["credentials", "<credentials>@x"],
+                &["credentials", "\"https://x/\""],
             ),
             ("google_analytics_url", Value::charlist("not a url"), &["not a URL"]),
             ("report_file", Value::charlist("/var/log/"), &["path of a file"]),
@@ -441,8 +588,10 @@ mod tests {
         assert!(ok("initial_report", 0));
         assert!(ok("initial_report", MAX_TIMER_MS as i64));
         assert!(!ok("initial_report", MAX_TIMER_MS as i64 + 1));
-        assert!(ok("periodic_report", 1));
-        assert!(!ok("periodic_report", 0));
+        assert!(ok("periodic_report", MIN_PERIODIC_REPORT_MS as i64));
+        assert!(!ok("periodic_report", MIN_PERIODIC_REPORT_MS as i64 - 1));
+        assert!(ok("periodic_report", MAX_TIMER_MS as i64));
+        assert!(!ok("periodic_report", MAX_TIMER_MS as i64 + 1));
     }
 
     #[test]
@@ -502,8 +651,8 @@ mod tests {
 
     #[test]
     fn binary_keys_are_accepted() {
-        let options = Value::Map(vec![(Value::binary("periodic_report"), Value::Integer(7))]);
-        assert_eq!(parse(&options).unwrap().options.periodic_report_ms, 7);
+        let options = Value::Map(vec![(Value::binary("periodic_report"), Value::Integer(70_000))]);
+        assert_eq!(parse(&options).unwrap().options.periodic_report_ms, 70_000);
     }
 
     #[test]
@@ -517,6 +666,212 @@ mod tests {
         ] {
             assert_eq!(base_url(&Value::charlist(given)).unwrap().as_str(), wanted);
         }
+    }
+
+    #[test]
+    fn periodic_report_has_a_floor_of_a_minute() {
+        let message = refused(map(vec![("periodic_report", Value::Integer(1))]));
+        assert_eq!(
+            message,
+            "periodic_report = 1: below the floor of 60000 milliseconds; expected a positive integer number \
+             of milliseconds, at least 60000 and at most 4294967295"
+        );
+        let message = refused(map(vec![("periodic_report", Value::Integer(59_999))]));
+        assert!(message.starts_with("periodic_report = 59999: below the floor of 60000"), "{message}");
+        let message = refused(map(vec![("periodic_report", Value::Integer(0))]));
+        assert!(message.starts_with("periodic_report = 0: expected a positive integer"), "{message}");
+        assert!(message.contains("at least 60000"), "{message}");
+        match parse(&map(vec![("periodic_report", Value::Integer(1))])) {
+            Err(OptionsError::Invalid { option, .. }) => assert!(option.is_atom("periodic_report")),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        assert_eq!(
+            parse(&Value::Map(vec![])).unwrap().options.periodic_report_ms,
+            DEFAULT_PERIODIC_REPORT_MS
+        );
+    }
+
+    #[test]
+    fn only_the_start_argument_lowers_the_floor() {
+        let every = |ms: i64| map(vec![("periodic_report", Value::Integer(ms))]);
+        assert_eq!(parse_with_floor(&every(1), 1).unwrap().options.periodic_report_ms, 1);
+        assert_eq!(parse_with_floor(&every(5000), 5000).unwrap().options.periodic_report_ms, 5000);
+        let message = parse_with_floor(&every(4999), 5000).unwrap_err().to_string();
+        assert!(
+            message.starts_with("periodic_report = 4999: below the floor of 5000 milliseconds"),
+            "{message}"
+        );
+        assert!(parse_with_floor(&every(0), 0).is_err(), "a floor of 0 still refuses 0");
+        assert!(parse_with_floor(&every(1), 0).is_ok());
+        let over = parse_with_floor(&every(MAX_TIMER_MS as i64), u64::MAX);
+        assert!(over.is_ok(), "a floor above the timer's limit is the limit");
+        assert_eq!(min_periodic_report(&Value::Integer(1)), Ok(1));
+        assert_eq!(min_periodic_report(&Value::Integer(250)), Ok(250));
+        assert_eq!(min_periodic_report(&Value::atom("undefined")), Ok(MIN_PERIODIC_REPORT_MS));
+        for bad in [
+            Value::Integer(0),
+            Value::Integer(-5),
+            Value::Integer(1 << 40),
+            Value::Float(1.0),
+            Value::charlist("api_secret=SUPERSECRET"),
+        ] {
+            match min_periodic_report(&bad) {
+                Err(OptionsError::Malformed(message)) => {
+                    assert!(message.starts_with("min_periodic_report = "), "{message}");
+                    assert!(message.contains("positive integer number of milliseconds"), "{message}");
+                    assert!(!message.contains("SUPERSECRET"), "{message}");
+                }
+                other => panic!("{bad:?}: expected Malformed, got {other:?}"),
+            }
+        }
+        assert_eq!(MIN_PERIODIC_REPORT_KEY, "min_periodic_report");
+    }
+
+    fn assert_hidden(message: &str, secret: &str) {
+        assert!(!message.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} shown in {message:?}");
+    }
+
+    #[test]
+    fn no_message_shows_a_urls_query_fragment_or_credentials() {
+        let collect =
+            "https://www.google-analytics.com/mp/collect?measurement_id=G-ABC123&api_secret=SUPERSECRET";
+        let message = refused(map(vec![("google_analytics_url", Value::charlist(collect))]));
+        assert_eq!(
+            message,
+            "google_analytics_url = \"https://www.google-analytics.com/mp/collect\": a query string is not \
+             allowed in a base URL; it is not shown"
+        );
+        for (url, words) in [
+            ("https://x.example/?api_secret=SUPERSECRET", &["\"https://x.example/\"", "query string"][..]),
+            ("https://x.example/#api_secret=SUPERSECRET", &["\"https://x.example/\"", "fragment"]),
+            ("https://me:SUPERSECRET@x.example:8443/p", &["\"https://x.example:8443/p\"", "credentials"]),
+            ("https://SUPERSECRET@x.example/", &["\"https://x.example/\"", "credentials"]),
+            ("http://x.example/?api_secret=SUPERSECRET", &["\"http://x.example/\"", "loopback"]),
+            ("ftp://u:SUPERSECRET@x.example/?api_secret=SUPERSECRET", &["a string of", "scheme ftp"]),
+            ("SUPERSECRET:opaque", &["a string of 18 characters", "unsupported scheme; use https"]),
+            ("api_secret=SUPERSECRET", &["a string of 22 characters", "not a URL"]),
+            ("https://x.example:99999/?api_secret=SUPERSECRET", &["a string of", "not a URL (invalid port"]),
+        ] {
+            for value in [Value::charlist(url), Value::binary(url)] {
+                let message = refused(map(vec![("google_analytics_url", value)]));
+                assert_hidden(&message, "SUPERSECRET");
+                assert!(!message.contains("api_secret") && !message.contains("opaque"), "{message}");
+                for word in words {
+                    assert!(message.contains(word), "{url}: {message:?} lacks {word:?}");
+                }
+            }
+        }
+        let atom =
+            refused(map(vec![("google_analytics_url", Value::atom("https://x/?api_secret=SUPERSECRET"))]));
+        assert_hidden(&atom, "SUPERSECRET");
+        let url = Url::parse("https://u:p@h.example:8080/a/b?c=d#e").unwrap();
+        assert_eq!(url_for_messages(&url), "https://h.example:8080/a/b");
+    }
+
+    #[test]
+    fn unknown_option_names_are_shown_only_when_plain() {
+        let long = "a".repeat(500);
+        let secret_key = "api_secret=SUPERSECRET";
+        for (key, described) in [
+            (Value::atom(&long), "an unknown option of 500 characters; the options are report, "),
+            (Value::binary(&long), "an unknown option of 500 characters; the options are report, "),
+            (Value::atom(secret_key), "an unknown option of 22 characters; the options are report, "),
+            (Value::binary("SUPERSECRET"), "an unknown option of 11 characters; the options are report, "),
+            (
+                Value::atom("Periodic_Report"),
+                "an unknown option of 15 characters; did you mean periodic_report?",
+            ),
+            (Value::atom(&"x".repeat(41)), "an unknown option of 41 characters; the options are report, "),
+        ] {
+            match parse(&Value::Map(vec![(key.clone(), Value::charlist("SUPERSECRET"))])) {
+                Err(OptionsError::Unknown { option, message }) => {
+                    assert!(message.starts_with(described), "{message}");
+                    assert_hidden(&message, "SUPERSECRET");
+                    assert!(
+                        !message.contains(&"a".repeat(41)) && !message.contains("api_secret"),
+                        "{message}"
+                    );
+                    // The key itself goes back to the caller, who logs it.
+                    assert_eq!(option, Value::binary(&message[..message.find(';').unwrap()]));
+                }
+                other => panic!("{key:?}: expected Unknown, got {other:?}"),
+            }
+        }
+        let plain = "x".repeat(40);
+        match parse(&map(vec![(plain.as_str(), Value::Integer(1))])) {
+            Err(OptionsError::Unknown { option, message }) => {
+                assert!(message.starts_with(&format!("unknown option {plain};")), "{message}");
+                assert!(option.is_atom(&plain));
+            }
+            other => panic!("expected Unknown, got {other:?}"),
+        }
+        let binary = refused(Value::Map(vec![(Value::binary("reprot"), Value::atom("true"))]));
+        assert_eq!(binary, "unknown option <<\"reprot\">>; did you mean report?");
+    }
+
+    #[test]
+    fn report_and_other_values_are_shown_only_when_plain() {
+        assert_eq!(
+            refused(map(vec![("report", Value::atom("maybe"))])),
+            "report = maybe: expected a boolean (true or false), or local"
+        );
+        let hostile = [
+            Value::charlist("api_secret=SUPERSECRET"),
+            Value::binary("SUPERSECRET"),
+            Value::atom("SUPERSECRET"),
+            Value::charlist(&format!("supersecret{}", "x".repeat(40))),
+            Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))]),
+            Value::Map(vec![(Value::binary("k"), Value::charlist("SUPERSECRET"))]),
+            Value::Tuple(vec![Value::charlist("SUPERSECRET")]),
+            Value::List(vec![Value::atom("SUPERSECRET"), Value::Integer(1)]),
+        ];
+        for value in &hostile {
+            let message = refused(map(vec![("report", value.clone())]));
+            assert!(message.starts_with("report = ") && message.contains("boolean"), "{message}");
+            assert_hidden(&message, "SUPERSECRET");
+        }
+        assert_eq!(
+            refused(map(vec![("report", Value::binary("SUPERSECRET"))])),
+            "report = a string of 11 characters: expected a boolean (true or false), or local"
+        );
+        assert_eq!(
+            refused(map(vec![("report", Value::atom("SUPERSECRET"))])),
+            "report = an atom of 11 characters: expected a boolean (true or false), or local"
+        );
+        // Every option, and every shape an options term can take, with the same values.
+        for name in OPTION_NAMES {
+            for value in &hostile {
+                if let Err(e) = parse(&map(vec![(name, value.clone())])) {
+                    assert_hidden(&e.to_string(), "SUPERSECRET");
+                }
+            }
+        }
+        let shapes = [
+            Value::List(vec![Value::atom("SUPERSECRET")]),
+            Value::List(vec![Value::Tuple(vec![
+                Value::atom("SUPERSECRET"),
+                Value::Integer(1),
+                Value::Integer(2),
+            ])]),
+            Value::List(vec![Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))])]),
+            Value::Tuple(vec![Value::atom("SUPERSECRET")]),
+            Value::Map(vec![(
+                Value::Map(vec![(Value::atom("SUPERSECRET"), Value::Integer(1))]),
+                Value::Integer(1),
+            )]),
+            Value::Map(vec![(Value::charlist("SUPERSECRET"), Value::Integer(1))]),
+        ];
+        for options in shapes {
+            assert_hidden(&refused(options), "SUPERSECRET");
+        }
+        assert_eq!(
+            refused(Value::List(vec![Value::atom("verbose")])),
+            "each option must be a {Key, Value} tuple or one of the atoms report, no_report; got the atom verbose"
+        );
+        let path = refused(map(vec![("report_file", Value::charlist("/var/log/api_secret=SUPERSECRET/"))]));
+        assert_eq!(path, "report_file = a path of 32 characters: expected the path of a file");
+        let path = refused(map(vec![("report_file", Value::charlist("/var/log/"))]));
+        assert_eq!(path, "report_file = \"/var/log/\": expected the path of a file");
     }
 
     #[test]

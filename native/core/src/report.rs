@@ -1,7 +1,7 @@
 //! The report: the events exactly as sent, with the metadata an operator needs to trust
 //! it (schema version, time, client id, each destination's outcome). It is the content of
 //! `system_metrics_report.json` and, as an Erlang map, the answer of `last_report/0`.
-//! It never holds a secret, a host name or a path.
+//! It never holds a secret, a host name or a path (a file's error says why, not where).
 
 use std::time::SystemTime;
 
@@ -12,8 +12,9 @@ use crate::limits::Adjustment;
 
 /// Version of the report's layout; bumped whenever a field is added or changed.
 /// 2: `adjustments`, and `attempts` per destination. 3: `mode`, and `sha256` of each
-/// request body per destination.
-pub const SCHEMA_VERSION: u32 = 3;
+/// request body per destination. 4: `files`, whether the report file and the send log
+/// were written.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One report, as built by a cycle or a preview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +36,61 @@ pub struct Report {
     /// A preview's request bodies, exactly as they would be sent; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<PlannedRequest>>,
+    /// Whether a cycle wrote the report file and its send-log lines; absent from a
+    /// preview, which writes nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Files>,
+}
+
+/// What became of a cycle's local files.
+///
+/// The report file itself always says `written` for itself: whoever reads it reads what
+/// was written. `last_report/0` and the cycle's summary say `failed` when it was not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Files {
+    /// The report file.
+    pub report_file: FileOutcome,
+    /// The report's lines in the send log.
+    pub send_log: FileOutcome,
+}
+
+/// The outcome of writing one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileOutcome {
+    /// The result.
+    pub result: FileResult,
+    /// Why it failed: the reason only, never the path (the log's warning names it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of writing one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileResult {
+    /// Written and flushed to disk.
+    Written,
+    /// Nothing was due: no destination was sent to, so the send log has no line for it.
+    NothingSent,
+    /// Not written; see `error`.
+    Failed,
+}
+
+impl FileOutcome {
+    /// Written and flushed.
+    pub fn written() -> FileOutcome {
+        FileOutcome { result: FileResult::Written, error: None }
+    }
+
+    /// Nothing was due.
+    pub fn nothing_sent() -> FileOutcome {
+        FileOutcome { result: FileResult::NothingSent, error: None }
+    }
+
+    /// Not written, because of `why`.
+    pub fn failed(why: impl ToString) -> FileOutcome {
+        FileOutcome { result: FileResult::Failed, error: Some(why.to_string()) }
+    }
 }
 
 /// One request a preview would send.
@@ -104,6 +160,7 @@ impl Report {
             adjustments,
             destinations,
             requests: None,
+            files: None,
         }
     }
 
@@ -124,6 +181,8 @@ impl Report {
             event_count: usize,
             adjustments: &'a [Adjustment],
             destinations: &'a [Outcome],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            files: Option<&'a Files>,
         }
         serde_json::to_value(Summary {
             schema_version: self.schema_version,
@@ -133,6 +192,7 @@ impl Report {
             event_count: self.events.len(),
             adjustments: &self.adjustments,
             destinations: &self.destinations,
+            files: self.files.as_ref(),
         })
         .expect("a summary always encodes")
     }
@@ -173,6 +233,8 @@ mod tests {
     fn the_summary_is_the_report_with_its_events_counted() {
         let mut report = sample();
         report.requests = Some(vec![]);
+        report.files =
+            Some(Files { report_file: FileOutcome::written(), send_log: FileOutcome::failed("disk full") });
         let mut expected = report.to_json();
         let fields = expected.as_object_mut().unwrap();
         fields.remove("events");
@@ -184,7 +246,7 @@ mod tests {
     #[test]
     fn json_mirrors_the_fields() {
         let json = sample().to_json();
-        assert_eq!(json["schema_version"], 3);
+        assert_eq!(json["schema_version"], 4);
         assert_eq!(json["mode"], "on");
         assert_eq!(json["adjustments"], serde_json::json!([]));
         assert_eq!(json["client_id"], "cid");
@@ -212,5 +274,27 @@ mod tests {
         let json = report.to_json();
         let keys: Vec<_> = json["destinations"][0].as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["attempts", "delivered", "id", "protocol", "requests", "result", "sha256"]);
+    }
+
+    #[test]
+    fn files_say_what_was_written_and_why_not() {
+        let mut report = sample();
+        assert!(report.to_json().get("files").is_none(), "absent until a cycle writes");
+        assert!(report.summary_json().get("files").is_none());
+        report.files = Some(Files {
+            report_file: FileOutcome::failed("it is a symbolic link, which is never followed"),
+            send_log: FileOutcome::nothing_sent(),
+        });
+        let expected = serde_json::json!({
+            "report_file": {"result": "failed", "error": "it is a symbolic link, which is never followed"},
+            "send_log": {"result": "nothing_sent"}
+        });
+        assert_eq!(report.to_json()["files"], expected);
+        assert_eq!(report.summary_json()["files"], expected);
+        report.files = Some(Files { report_file: FileOutcome::written(), send_log: FileOutcome::written() });
+        assert_eq!(
+            report.to_json()["files"],
+            serde_json::json!({"report_file": {"result": "written"}, "send_log": {"result": "written"}})
+        );
     }
 }

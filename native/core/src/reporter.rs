@@ -19,7 +19,7 @@ use crate::events::{self, Event, StanzaBaseline};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
 use crate::mode::Mode;
-use crate::report::Report;
+use crate::report::{FileOutcome, Files, Report};
 use crate::{aggregate, atomic_file, runtime, send_log};
 
 /// Time a cycle may take beyond its delivery deadline, for writing the report file.
@@ -28,12 +28,13 @@ const FILE_WRITE_ALLOWANCE: Duration = Duration::from_secs(20);
 /// The result of one cycle, as handed to the callback.
 #[derive(Debug)]
 pub enum Cycle {
-    /// The report was built and delivery attempted; `file_error` tells whether the
-    /// report file could be written.
+    /// The report was built and delivery attempted; the report's `files` and
+    /// `file_error` tell whether the report file and the send log could be written.
     Done {
-        /// The report, with each destination's outcome.
+        /// The report, with each destination's outcome and what became of its files.
         report: Arc<Report>,
-        /// Why the report file could not be written, if it could not.
+        /// Why the report file or the send log could not be written, naming the paths,
+        /// for the log.
         file_error: Option<String>,
     },
     /// The cycle did not finish: it panicked, overran its time, or was cancelled by
@@ -61,6 +62,7 @@ impl Reporter {
     /// Returns remarks for the log, such as a client id file that cannot be saved.
     pub fn start(config: ServiceConfig, baseline: Baseline) -> (Reporter, Vec<String>) {
         atomic_file::remove_leftovers(&config.report_file);
+        atomic_file::remove_leftovers(&client_id::path_beside(&config.report_file));
         let (identity, warning) = match &config.host_client_id {
             // The host's id was made before we were: no creation time to compare.
             Some(id) => (Identity { created_ms: 0, id: id.clone() }, None),
@@ -250,20 +252,45 @@ async fn run_cycle(
     };
     let mut report = Report::new(&client_id, events, adjustments, outcomes);
     report.mode = config.mode.as_str();
-    let bytes = report.file_bytes();
     let (path, log) = (config.report_file.clone(), send_log::path_beside(&config.report_file));
-    let logged = report.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        let file = atomic_file::replace(&path, &bytes)
-            .map_err(|e| format!("cannot write report file {}: {e}", path.display()));
-        let log =
-            send_log::append(&log, &logged).map_err(|e| format!("cannot append to {}: {e}", log.display()));
-        file.and(log)
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("the report file task failed: {e}")));
+    // Kept in case the writing task itself fails: the report was built and sent.
+    let unwritten = report.clone();
+    let written = tokio::task::spawn_blocking(move || write_files(report, &path, &log)).await;
     lock(&baseline).extend(totals);
-    (report, written.err())
+    written.unwrap_or_else(|e| {
+        let why = format!("the report file task failed: {e}");
+        let mut report = unwritten;
+        report.files =
+            Some(Files { report_file: FileOutcome::failed(&why), send_log: FileOutcome::failed(&why) });
+        (report, Some(why))
+    })
+}
+
+/// Appends the report's send-log lines, then writes the report file, which can so tell
+/// whether the lines were written. The report's `files` says how each went, without
+/// paths; the second value, for the log, names the paths.
+fn write_files(
+    mut report: Report,
+    path: &std::path::Path,
+    log: &std::path::Path,
+) -> (Report, Option<String>) {
+    let mut errors = Vec::new();
+    let send_log = match send_log::append(log, &report) {
+        Ok(0) => FileOutcome::nothing_sent(),
+        Ok(_) => FileOutcome::written(),
+        Err(e) => {
+            errors.push(format!("cannot append to send log {}: {e}", log.display()));
+            FileOutcome::failed(e)
+        }
+    };
+    report.files = Some(Files { report_file: FileOutcome::written(), send_log });
+    if let Err(e) = atomic_file::replace(path, &report.file_bytes()) {
+        errors.push(format!("cannot write report file {}: {e}", path.display()));
+        if let Some(files) = report.files.as_mut() {
+            files.report_file = FileOutcome::failed(e);
+        }
+    }
+    (report, if errors.is_empty() { None } else { Some(errors.join("; ")) })
 }
 
 /// A poisoned lock only means a panic elsewhere; the data is still consistent.
@@ -450,6 +477,112 @@ mod tests {
         let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
         assert!(file_error.unwrap().contains("cannot write report file"));
         assert_eq!(report.destinations[0].result, Delivery::Delivered);
+        let not_a_directory =
+            serde_json::json!({"result": "failed", "error": "Not a directory (os error 20)"});
+        let files = serde_json::json!({"report_file": not_a_directory, "send_log": not_a_directory});
+        assert_eq!(report.to_json()["files"], files);
+        assert_eq!(report.summary_json()["files"], files);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn files(report: &Report) -> serde_json::Value {
+        report.to_json()["files"].clone()
+    }
+
+    #[test]
+    fn the_report_says_that_its_file_and_send_log_lines_were_written() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("files-written");
+        let (reporter, _) = Reporter::start_fresh(config(&collector.url(), &dir));
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(file_error, None);
+        let written =
+            serde_json::json!({"report_file": {"result": "written"}, "send_log": {"result": "written"}});
+        assert_eq!(files(&report), written);
+        assert_eq!(report.summary_json()["files"], written);
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("system_metrics_report.json")).unwrap()).unwrap();
+        assert_eq!(file["files"], written, "the file holds the same");
+        // Sent nowhere, so no send-log line was due.
+        let local = ServiceConfig { mode: crate::mode::Mode::Local, ..config(&collector.url(), &dir) };
+        let (reporter, _) = Reporter::start_fresh(local);
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(file_error, None);
+        assert_eq!(
+            files(&report),
+            serde_json::json!({"report_file": {"result": "written"}, "send_log": {"result": "nothing_sent"}})
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn files_that_cannot_be_written_are_in_the_report_not_only_delivery() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("files-failed");
+        let logs = dir.join("logs");
+        let argument = |report_dir: &std::path::Path| {
+            let options = Value::Map(vec![
+                (Value::atom("google_analytics_url"), Value::binary(&collector.url())),
+                (
+                    Value::atom("tracking_id"),
+                    Value::Map(vec![
+                        (Value::atom("id"), Value::binary("G-TEST")),
+                        (Value::atom("secret"), Value::binary("sekrit")),
+                    ]),
+                ),
+            ]);
+            Value::Map(vec![
+                (Value::atom("options"), options),
+                (Value::atom("report_dir"), Value::binary(report_dir.to_str().unwrap())),
+            ])
+        };
+        let (reporter, warnings) =
+            Reporter::start_fresh(from_start_argument(&argument(&logs), &dir).unwrap());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // The directory is taken away after the start and a file put in its place: the
+        // filesystem itself refuses both writes.
+        std::fs::remove_dir_all(&logs).unwrap();
+        std::fs::write(&logs, "").unwrap();
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(report.destinations[0].result, Delivery::Delivered);
+        let not_a_directory =
+            serde_json::json!({"result": "failed", "error": "Not a directory (os error 20)"});
+        assert_eq!(
+            files(&report),
+            serde_json::json!({"report_file": not_a_directory, "send_log": not_a_directory})
+        );
+        let file_error = file_error.unwrap();
+        for path in ["logs/system_metrics_send_log.jsonl", "logs/system_metrics_report.json"] {
+            assert!(file_error.contains(&dir.join(path).display().to_string()), "{file_error}");
+        }
+        // A directory in the report file's place, a link in the send log's.
+        std::fs::remove_file(&logs).unwrap();
+        std::fs::create_dir_all(logs.join("system_metrics_report.json")).unwrap();
+        std::fs::write(dir.join("victim"), "precious").unwrap();
+        std::os::unix::fs::symlink(dir.join("victim"), logs.join("system_metrics_send_log.jsonl")).unwrap();
+        let Cycle::Done { report, file_error } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(
+            files(&report),
+            serde_json::json!({
+                "report_file": {"result": "failed", "error": "it is a directory, not a regular file"},
+                "send_log": {"result": "failed", "error": "it is a symbolic link, which is never followed"}
+            })
+        );
+        assert_eq!(
+            file_error.unwrap(),
+            format!(
+                "cannot append to send log {}: it is a symbolic link, which is never followed; cannot write report \
+                 file {}: it is a directory, not a regular file",
+                logs.join("system_metrics_send_log.jsonl").display(),
+                logs.join("system_metrics_report.json").display()
+            )
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("victim")).unwrap(), "precious");
+        // The report file alone failing: its send-log line is written, and the report says so.
+        std::fs::remove_file(logs.join("system_metrics_send_log.jsonl")).unwrap();
+        let Cycle::Done { report, .. } = cycle(&reporter) else { panic!("cycle failed") };
+        assert_eq!(files(&report)["send_log"], serde_json::json!({"result": "written"}));
+        assert_eq!(files(&report)["report_file"]["result"], "failed");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -23,9 +23,20 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// A map, in the order the binding saw its pairs.
     Map(Vec<(Value, Value)>),
-    /// Anything else (pid, reference, fun, port, big integer, improper list), by kind.
+    /// Anything else (pid, reference, fun, port, big integer, improper list, a term
+    /// nested too deeply), by kind: no rule accepts it, so it is always refused by name.
     Other(&'static str),
 }
+
+/// How deeply the binding follows a term; options and facts are a few levels deep.
+pub const MAX_DEPTH: usize = 32;
+
+/// [`Value::Other`] for a list whose tail is not `[]`.
+pub const IMPROPER_LIST: &str = "improper list";
+/// [`Value::Other`] for an integer that does not fit in 64 bits.
+pub const BIG_INTEGER: &str = "integer beyond 64 bits";
+/// [`Value::Other`] in place of what lies deeper than [`MAX_DEPTH`].
+pub const TOO_DEEP: &str = "term nested more than 32 levels deep";
 
 /// Longest rendering of a value inside an error message.
 const MAX_RENDERED: usize = 80;
@@ -105,6 +116,7 @@ impl Value {
                 format!("a map with keys {}", keys.join(", "))
             }
             Value::Map(pairs) => format!("a map of {} pairs", pairs.len()),
+            Value::Other(kind) if kind.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {kind}"),
             Value::Other(kind) => format!("a {kind}"),
         }
     }
@@ -210,11 +222,20 @@ mod tests {
             ),
             (Value::Map(vec![(Value::charlist(secret), Value::Integer(1))]), "a map of 1 pairs"),
             (Value::Other("pid"), "a pid"),
+            (Value::Other(IMPROPER_LIST), "an improper list"),
+            (Value::Other(BIG_INTEGER), "an integer beyond 64 bits"),
+            (Value::Other(TOO_DEEP), "a term nested more than 32 levels deep"),
         ];
         for (value, kind) in cases {
             assert_eq!(value.kind(), kind);
             assert!(!value.kind().contains(secret));
         }
+    }
+
+    #[test]
+    fn the_depth_limit_is_the_one_named() {
+        assert!(TOO_DEEP.contains(&format!(" {MAX_DEPTH} ")));
+        assert_eq!(Value::Other(IMPROPER_LIST).render(), "<improper list>");
     }
 
     #[test]

@@ -120,6 +120,23 @@ pub fn write_slowly(stream: &mut impl Write, status: u16, pause: Duration) -> io
     Ok(())
 }
 
+/// Writes an answer whose chunked body never ends, 64 KiB at a time, until the client
+/// hangs up or `stop()` says so.
+pub fn write_endless(stream: &mut impl Write, status: u16, stop: impl Fn() -> bool) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        reason(status)
+    );
+    stream.write_all(head.as_bytes())?;
+    let chunk = [b'x'; 65_536];
+    while !stop() {
+        stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+        stream.write_all(&chunk)?;
+        stream.write_all(b"\r\n")?;
+    }
+    Ok(())
+}
+
 /// Closes the connection with a reset (RST) rather than an orderly close.
 pub fn reset(stream: &TcpStream) {
     let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));

@@ -241,6 +241,12 @@ fn serve(connection: impl Connection, shared: &Shared) {
                     return;
                 }
                 Reply::Dribble(ms) => http::write_slowly(writer, 204, Duration::from_millis(ms)),
+                Reply::Endless(status) => {
+                    // Until the client hangs up: only a client that caps what it reads
+                    // gets away with bounded memory.
+                    let _ = http::write_endless(writer, status, || shared.stopping.load(Ordering::SeqCst));
+                    return;
+                }
             },
         };
         if answered.is_err() || request.wants_close() {
@@ -326,6 +332,7 @@ fn record(request: &Request, shared: &Shared, normal: u16) -> Reply {
     let status = match reply {
         Reply::Answer { status, .. } => status,
         Reply::Dribble(_) => normal,
+        Reply::Endless(status) => status,
         Reply::Hang | Reply::Reset | Reply::Garbage => 0,
     };
     let recorded = Recorded {

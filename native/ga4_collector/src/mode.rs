@@ -27,6 +27,8 @@ pub enum Mode {
     Dribble(u64),
     /// Normal answers; the validation server also reports this message.
     ValidationMessage(String),
+    /// Every hit and validation gets this status and a body that never ends.
+    Endless(u16),
 }
 
 /// What to do with one hit.
@@ -49,12 +51,14 @@ pub enum Reply {
     Garbage,
     /// Answer normally, a byte every this many milliseconds.
     Dribble(u64),
+    /// Answer with this status and a chunked body that never ends.
+    Endless(u16),
 }
 
 impl Mode {
     /// Parses the body of `PUT /_collector/mode`: `normal`, `status N`,
     /// `status_for ID N`, `delay MS`, `sequence 503,429:2,204`, `hang`, `reset`,
-    /// `garbage`, `dribble MS` or `validation_message TEXT`.
+    /// `garbage`, `dribble MS`, `endless N` or `validation_message TEXT`.
     pub fn parse(text: &str) -> Option<Mode> {
         if let Some(message) = text.trim().strip_prefix("validation_message ") {
             return Some(Mode::ValidationMessage(message.trim().to_owned()));
@@ -72,6 +76,7 @@ impl Mode {
             ["reset"] => Some(Mode::Reset),
             ["garbage"] => Some(Mode::Garbage),
             ["dribble", ms] => ms.parse().ok().map(Mode::Dribble),
+            ["endless", code] => code.parse().ok().map(Mode::Endless),
             _ => None,
         }
     }
@@ -93,6 +98,7 @@ impl Mode {
             Mode::Reset => Reply::Reset,
             Mode::Garbage => Reply::Garbage,
             Mode::Dribble(ms) => Reply::Dribble(*ms),
+            Mode::Endless(code) => Reply::Endless(*code),
         }
     }
 }
@@ -119,6 +125,7 @@ mod tests {
         );
         assert_eq!(Mode::parse("hang"), Some(Mode::Hang));
         assert_eq!(Mode::parse("dribble 50"), Some(Mode::Dribble(50)));
+        assert_eq!(Mode::parse("endless 200"), Some(Mode::Endless(200)));
         assert_eq!(
             Mode::parse("validation_message Event at index: [0] is odd."),
             Some(Mode::ValidationMessage("Event at index: [0] is odd.".into()))

@@ -2,7 +2,8 @@
 //! and legacy Universal Analytics batches to `/batch`, over rustls with certificate
 //! verification always on (the system's roots, plus an operator's CA bundle if given),
 //! with a connect timeout, a per-request timeout, retries with backoff (see [`retry`]),
-//! and a deadline per destination. Destinations are independent: one failing never
+//! and a deadline per destination. Answers are read only up to a small cap, so a hostile
+//! or broken server cannot grow our memory. Destinations are independent: one failing never
 //! stops the others, and each gets an [`Outcome`]. `HTTPS_PROXY`, `HTTP_PROXY` and
 //! `NO_PROXY` are honoured, except for loopback destinations.
 
@@ -26,6 +27,13 @@ use retry::{Attempt, Decision};
 use sha2::{Digest, Sha256};
 
 const USER_AGENT: &str = concat!("mongoose_system_metrics/", env!("CARGO_PKG_VERSION"));
+
+/// The most of an answer to `/mp/collect` or `/batch` that is read: Google answers them
+/// with an empty body, and a server that sends more must not grow our memory.
+pub const MAX_DELIVERY_ANSWER: usize = 8 * 1024;
+/// The most of a validation answer that is read: Google's `validationMessages` for one
+/// request of at most 25 events stay well below it.
+pub const MAX_VALIDATION_ANSWER: usize = 64 * 1024;
 
 /// Where delivery goes and how it connects: the base URL and the extra CA certificates.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,19 +219,27 @@ async fn validate_one(
     body: &[u8],
     policy: Policy,
 ) -> Result<Vec<serde_json::Value>, String> {
-    let request = client
-        .post(payloads.url.clone())
-        .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
-        .body(body.to_vec())
-        .send();
-    let response = tokio::time::timeout(policy.deadline, request)
+    let exchange = async {
+        let response = client
+            .post(payloads.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| errors::describe(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP status {}", response.status().as_u16()));
+        }
+        let answer = read_capped(response, MAX_VALIDATION_ANSWER).await.map_err(|e| errors::describe(&e))?;
+        if !answer.complete {
+            return Err(format!("validation answer over {MAX_VALIDATION_ANSWER} bytes; it was not read"));
+        }
+        Ok(answer.bytes)
+    };
+    // The deadline covers the answer's body too: a server may send it as slowly as it likes.
+    let bytes = tokio::time::timeout(policy.deadline, exchange)
         .await
-        .map_err(|_| "the delivery deadline passed".to_owned())?
-        .map_err(|e| errors::describe(&e))?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP status {}", response.status().as_u16()));
-    }
-    let bytes = response.bytes().await.map_err(|e| errors::describe(&e))?;
+        .map_err(|_| "the delivery deadline passed".to_owned())??;
     let answer: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| "the validation server's answer is not JSON".to_owned())?;
     match answer.get("validationMessages") {
@@ -288,9 +304,18 @@ async fn send_all(client: &Client, payloads: &Payloads, policy: Policy) -> Outco
             let (attempted, error) = match tokio::time::timeout(left, post(client, payloads, body)).await {
                 Err(_) => (Attempt::Failed, "the delivery deadline passed".to_owned()),
                 Ok(Err(why)) => (Attempt::Failed, why),
-                Ok(Ok((status, retry_after))) => {
+                Ok(Ok(answer)) => {
+                    let status = answer.status;
                     result.status = Some(status);
-                    (Attempt::Answered { status, retry_after }, format!("HTTP status {status}"))
+                    let error = if answer.complete {
+                        format!("HTTP status {status}")
+                    } else {
+                        format!(
+                            "HTTP status {status} with an answer over {MAX_DELIVERY_ANSWER} bytes, not read"
+                        )
+                    };
+                    // The status alone decides: a 2xx stays delivered however long its answer.
+                    (Attempt::Answered { status, retry_after: answer.retry_after }, error)
                 }
             };
             let left = policy.deadline.saturating_sub(started.elapsed());
@@ -312,12 +337,17 @@ async fn send_all(client: &Client, payloads: &Payloads, policy: Policy) -> Outco
     result
 }
 
-/// One POST: the status and any `Retry-After`, once the (short) answer is read.
-async fn post(
-    client: &Client,
-    payloads: &Payloads,
-    body: &[u8],
-) -> Result<(u16, Option<std::time::Duration>), String> {
+/// What one POST was answered.
+struct Answer {
+    status: u16,
+    retry_after: Option<std::time::Duration>,
+    /// Whether the answer's body was read to its end, within [`MAX_DELIVERY_ANSWER`].
+    complete: bool,
+}
+
+/// One POST: the status and any `Retry-After`, once at most [`MAX_DELIVERY_ANSWER`] bytes
+/// of the answer are read.
+async fn post(client: &Client, payloads: &Payloads, body: &[u8]) -> Result<Answer, String> {
     let response = client
         .post(payloads.url.clone())
         .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
@@ -331,9 +361,34 @@ async fn post(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
-    // Read the answer so the connection can be reused; a broken one is a failed attempt.
-    response.bytes().await.map_err(|e| errors::describe(&e))?;
-    Ok((status, retry_after))
+    // Read a short answer so the connection can be reused; a broken one is a failed attempt.
+    let answer = read_capped(response, MAX_DELIVERY_ANSWER).await.map_err(|e| errors::describe(&e))?;
+    Ok(Answer { status, retry_after, complete: answer.complete })
+}
+
+/// An answer's body, read up to a cap.
+struct Capped {
+    /// What was read: never more than the cap.
+    bytes: Vec<u8>,
+    /// Whether that is the whole body.
+    complete: bool,
+}
+
+/// Reads at most `cap` bytes of the answer's body. A longer body, by its Content-Length or
+/// by what arrives, is left unread: the response is dropped here, which closes the
+/// connection instead of returning it to the pool, so the server cannot make us read on.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Capped, reqwest::Error> {
+    if response.content_length().is_some_and(|announced| announced > cap as u64) {
+        return Ok(Capped { bytes: Vec::new(), complete: false });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > cap - bytes.len() {
+            return Ok(Capped { bytes, complete: false });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped { bytes, complete: true })
 }
 
 fn outcome(
@@ -400,6 +455,200 @@ mod tests {
 
     fn at(url: &str) -> Endpoint {
         Endpoint { base: Url::parse(url).unwrap(), extra_roots_pem: None }
+    }
+
+    /// What a hostile server wrote on one connection after its answer's head.
+    #[derive(Debug)]
+    struct Written {
+        body_bytes: u64,
+        closed_by_client: bool,
+    }
+
+    /// Stops a hostile server that the client never hangs up on.
+    const HOSTILE_LIMIT: u64 = 1 << 30;
+
+    /// A real HTTP server on 127.0.0.1 that answers every request with `head` and then
+    /// writes body without end (as chunks when `chunked`, else raw bytes after a
+    /// Content-Length of its own) until the client hangs up; each connection reports
+    /// what it wrote on the returned channel.
+    fn hostile(head: &'static str, chunked: bool) -> (String, std::sync::mpsc::Receiver<Written>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (report, written) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let report = report.clone();
+                std::thread::spawn(move || {
+                    stream.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+                    // The request: its head, then as much body as it announced.
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    let head_end = loop {
+                        let n = stream.read(&mut buffer).unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                    };
+                    let announced = String::from_utf8_lossy(&request[..head_end])
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+                        })
+                        .unwrap_or(0usize);
+                    let mut left = announced.saturating_sub(request.len() - head_end);
+                    while left > 0 {
+                        match stream.read(&mut buffer) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => left = left.saturating_sub(n),
+                        }
+                    }
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        let _ = report.send(Written { body_bytes: 0, closed_by_client: true });
+                        return;
+                    }
+                    let block = vec![b'x'; 16 * 1024];
+                    let mut framed = format!("{:x}\r\n", block.len()).into_bytes();
+                    framed.extend_from_slice(&block);
+                    framed.extend_from_slice(b"\r\n");
+                    let piece = if chunked { &framed } else { &block };
+                    let mut body_bytes = 0;
+                    let closed_by_client = loop {
+                        if body_bytes >= HOSTILE_LIMIT {
+                            break false;
+                        }
+                        match stream.write_all(piece) {
+                            Ok(()) => body_bytes += piece.len() as u64,
+                            Err(e) => {
+                                break e.kind() != std::io::ErrorKind::WouldBlock
+                                    && e.kind() != std::io::ErrorKind::TimedOut
+                            }
+                        }
+                    };
+                    let _ = report.send(Written { body_bytes, closed_by_client });
+                });
+            }
+        });
+        (url, written)
+    }
+
+    /// Waits, on the runtime the client's connections live on, for `n` connections of a
+    /// hostile server to end: an answer left unread must close its connection, not park it.
+    async fn hung_up(written: &std::sync::mpsc::Receiver<Written>, n: usize) -> Vec<Written> {
+        let mut ended = Vec::new();
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while ended.len() < n && Instant::now() < give_up {
+            match written.try_recv() {
+                Ok(w) => ended.push(w),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        ended
+    }
+
+    /// Far more than the kernel's socket buffers hold, far less than a reader that never
+    /// stops takes in the test's time limits.
+    const WRITTEN_BOUND: u64 = 128 << 20;
+
+    fn patient() -> Policy {
+        Policy { request_timeout: Duration::from_secs(20), deadline: Duration::from_secs(30), ..quick() }
+    }
+
+    const ENDLESS_200: &str =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const HUGE_200: &str =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n";
+    const ENDLESS_500: &str = "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+    fn assert_hung_up_early(ended: &[Written], n: usize) {
+        assert_eq!(ended.len(), n, "every connection ends while the client runs: {ended:?}");
+        for w in ended {
+            assert!(w.closed_by_client, "the client hung up: {w:?}");
+            assert!(w.body_bytes < WRITTEN_BOUND, "the client stopped reading early: {w:?}");
+        }
+    }
+
+    #[test]
+    fn an_endless_or_huge_answer_to_a_delivery_is_not_read_and_the_2xx_stands() {
+        for (head, chunked) in [(ENDLESS_200, true), (HUGE_200, false)] {
+            let (url, written) = hostile(head, chunked);
+            let started = std::time::Instant::now();
+            let (outcome, ended) = run(async {
+                let outcome = deliver(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+                (outcome, hung_up(&written, 1).await)
+            });
+            let o = &outcome[0];
+            assert_eq!((o.result, o.status, o.attempts, o.delivered), (Delivery::Delivered, Some(200), 1, 1));
+            assert_eq!(o.error, None);
+            assert!(started.elapsed() < Duration::from_secs(5), "{head:?} took {:?}", started.elapsed());
+            assert_hung_up_early(&ended, 1);
+        }
+    }
+
+    #[test]
+    fn an_endless_answer_to_a_failed_delivery_says_so_and_is_retried_by_its_status() {
+        let (url, written) = hostile(ENDLESS_500, true);
+        let started = std::time::Instant::now();
+        let (outcome, ended) = run(async {
+            let outcome = deliver(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+            (outcome, hung_up(&written, 4).await)
+        });
+        let o = &outcome[0];
+        assert_eq!((o.result, o.status, o.attempts), (Delivery::Failed, Some(500), 4));
+        assert_eq!(
+            o.error.as_deref(),
+            Some("HTTP status 500 with an answer over 8192 bytes, not read (after 4 attempts)")
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_hung_up_early(&ended, 4);
+    }
+
+    #[test]
+    fn an_endless_or_huge_validation_answer_is_refused_by_its_size() {
+        for (head, chunked) in [(ENDLESS_200, true), (HUGE_200, false)] {
+            let (url, written) = hostile(head, chunked);
+            let started = std::time::Instant::now();
+            let (results, ended) = run(async {
+                let results = validate(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+                (results, hung_up(&written, 1).await)
+            });
+            assert_eq!(
+                results[0].error.as_deref(),
+                Some("validation answer over 65536 bytes; it was not read"),
+                "{head:?}"
+            );
+            assert!(results[0].messages.is_empty());
+            assert!(started.elapsed() < Duration::from_secs(5), "{head:?} took {:?}", started.elapsed());
+            assert_hung_up_early(&ended, 1);
+        }
+    }
+
+    #[test]
+    fn at_most_the_cap_of_an_endless_answer_is_held() {
+        let (url, written) = hostile(ENDLESS_200, true);
+        let client = client(&at(&url), patient()).unwrap();
+        let (held, ended) = run(async {
+            let response = client.get(&url).send().await.unwrap();
+            let held = read_capped(response, 1000).await.unwrap();
+            (held, hung_up(&written, 1).await)
+        });
+        assert!(!held.complete);
+        assert!(held.bytes.len() <= 1000, "{}", held.bytes.len());
+        assert_hung_up_early(&ended, 1);
+        let collector = Collector::start().unwrap();
+        let whole = run(async {
+            let url = format!("{}/debug/mp/collect?measurement_id=G-1&api_secret=s", collector.url());
+            read_capped(client.post(url).body("{}").send().await.unwrap(), MAX_VALIDATION_ANSWER)
+                .await
+                .unwrap()
+        });
+        assert!(whole.complete && !whole.bytes.is_empty());
     }
 
     #[test]
