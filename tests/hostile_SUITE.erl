@@ -14,6 +14,7 @@
 
 all() ->
     [an_endless_answer_is_not_read,
+     an_endless_answer_under_a_memory_cap_leaves_the_node_up,
      planted_links_are_never_followed,
      fifos_and_devices_are_never_read,
      system_paths_are_refused,
@@ -78,6 +79,28 @@ an_endless_answer_is_not_read(Config) ->
     ?assert(Ok < 10000000),
     ?assert(Growth < 100 * 1024).
 
+%% As in a container: a node limited to 4 GiB of address space, its collector answering
+%% without end. Reading the whole answer would make the VM abort; the node stays up and
+%% the report is delivered.
+an_endless_answer_under_a_memory_cap_leaves_the_node_up(Config) ->
+    Collector = ?config(collector, Config),
+    ga4_collector_port:set_mode(Collector, "endless 200"),
+    Ebin = filename:dirname(code:which(?SERVICE)),
+    {ok, Peer, _} = peer:start(#{connection => standard_io,
+                                 exec => {"/bin/sh", ["-c", "ulimit -v 4194304 && exec erl \"$@\"", "sh"]},
+                                 args => ["-pa", Ebin | msm_test:peer_args()]}),
+    try
+        "4194304" = string:trim(peer:call(Peer, os, cmd, ["ulimit -v"])),
+        Options = msm_test:options(Collector, ?config(dir, Config), #{}),
+        {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),
+        {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} =
+            peer:call(Peer, ?SERVICE, report_now, [], 90000),
+        ?assertEqual(running, peer:get_state(Peer)),
+        ?assertMatch(#{mode := on}, peer:call(Peer, ?SERVICE, status, []))
+    after
+        catch peer:stop(Peer)
+    end.
+
 %% A link where the report file or the send log should be: the victim is never written.
 planted_links_are_never_followed(Config) ->
     Dir = ?config(dir, Config),
@@ -124,9 +147,13 @@ unknown_privacy_switch_values_turn_reporting_off(Config) ->
     [begin
          true = os:putenv(Var, Value),
          try
+             msm_log_capture:start(),
              ignore = start(Config, #{}),
              #{mode := off, mode_reason := Why} = ?SERVICE:status(),
-             ?assert(msm_test:contains(Why, Var), Why)
+             ?assert(msm_test:contains(Why, Var), Why),
+             Warned = [T || #{text := T} <- logged(system_metrics_option_warning), msm_test:contains(T, Var)],
+             %% DO_NOT_TRACK=on is a known opt-out: off without a word.
+             ?assertEqual({Var, Value, case Value of "on" -> 0; _ -> 1 end}, {Var, Value, length(Warned)})
          after
              os:unsetenv(Var)
          end
