@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 
 use crate::client_id::{self, Identity};
 use crate::config::{Fault, ServiceConfig};
-use crate::delivery::{self, Policy, Validation};
+use crate::delivery::{self, Policy, Transport, Validation};
 use crate::events::{self, Event, StanzaBaseline};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
@@ -46,6 +46,9 @@ pub enum Cycle {
 #[derive(Debug)]
 pub struct Reporter {
     config: Arc<ServiceConfig>,
+    /// The configuration's HTTP client, built by the first cycle or validation that needs
+    /// it and shared by all after; it goes with the reporter (a new start makes a new one).
+    transport: Arc<Transport>,
     identity: Mutex<Identity>,
     in_flight: Mutex<Vec<AbortHandle>>,
     baseline: Baseline,
@@ -72,6 +75,7 @@ impl Reporter {
             }
         };
         let reporter = Reporter {
+            transport: Arc::new(Transport::new(config.endpoint.clone(), config.policy)),
             config: Arc::new(config),
             identity: Mutex::new(identity),
             in_flight: Mutex::new(Vec::new()),
@@ -80,9 +84,10 @@ impl Reporter {
         (reporter, warning.into_iter().collect())
     }
 
-    /// Replaces the delivery time limits (tests use short ones).
+    /// Replaces the delivery time limits (tests use short ones), and so the client.
     pub fn with_policy(mut self, policy: Policy) -> Reporter {
         Arc::make_mut(&mut self.config).policy = policy;
+        self.transport = Arc::new(Transport::new(self.config.endpoint.clone(), policy));
         self
     }
 
@@ -149,12 +154,11 @@ impl Reporter {
         done: impl FnOnce(Result<Vec<Validation>, String>) + Send + 'static,
     ) -> Result<(), String> {
         let runtime = runtime::get()?;
-        let config = Arc::clone(&self.config);
+        let (config, transport) = (Arc::clone(&self.config), Arc::clone(&self.transport));
         let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
         let (events, _, _) = sendable_events(facts, &lock(&self.baseline));
         let work = runtime.spawn(async move {
-            delivery::validate(&config.endpoint, &config.destinations, &client_id, &events, config.policy)
-                .await
+            delivery::validate(&transport, &config.destinations, &client_id, &events).await
         });
         runtime
             .spawn(async move { done(work.await.map_err(|e| format!("the validation task failed: {e}"))) });
@@ -167,14 +171,14 @@ impl Reporter {
     /// When the runtime cannot be started; `done` is then not called.
     pub fn spawn_cycle(&self, facts: Facts, done: impl FnOnce(Cycle) + Send + 'static) -> Result<(), String> {
         let runtime = runtime::get()?;
-        let config = Arc::clone(&self.config);
+        let (config, transport) = (Arc::clone(&self.config), Arc::clone(&self.transport));
         let client_id = facts.client_id.clone().unwrap_or_else(|| self.client_id());
         let baseline = Arc::clone(&self.baseline);
         // The core bounds its own cycles: delivery has its deadline, and the file write
         // gets a little more on top, so `done` is always called in time.
         let limit = config.policy.deadline + FILE_WRITE_ALLOWANCE;
         let work = async move {
-            tokio::time::timeout(limit, run_cycle(config, client_id, facts, baseline))
+            tokio::time::timeout(limit, run_cycle(config, transport, client_id, facts, baseline))
                 .await
                 .map_err(|_| format!("the cycle did not finish within {} s", limit.as_secs()))
         };
@@ -233,6 +237,7 @@ fn sendable_events(
 
 async fn run_cycle(
     config: Arc<ServiceConfig>,
+    transport: Arc<Transport>,
     client_id: String,
     facts: Facts,
     baseline: Baseline,
@@ -245,10 +250,7 @@ async fn run_cycle(
     let outcomes = match config.mode {
         // The local mode builds and keeps the report, and sends not a byte.
         Mode::Local | Mode::Off => delivery::planned(&config.destinations, &client_id, &events).0,
-        Mode::On => {
-            delivery::deliver(&config.endpoint, &config.destinations, &client_id, &events, config.policy)
-                .await
-        }
+        Mode::On => delivery::deliver(&transport, &config.destinations, &client_id, &events).await,
     };
     let mut report = Report::new(&client_id, events, adjustments, outcomes);
     report.mode = config.mode.as_str();
@@ -606,6 +608,105 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1000));
         assert_eq!(collector.requests().len(), 1, "the second request is never sent");
         assert!(!dir.join("system_metrics_report.json").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn two_requests() -> Facts {
+        // 30 host types: two requests a cycle.
+        Facts { host_type_count: Some(1), modules: Some(vec![module_host(); 30]), ..Facts::default() }
+    }
+
+    fn cycle_with(reporter: &Reporter, facts: Facts) -> Arc<Report> {
+        let (tx, rx) = mpsc::channel();
+        reporter.spawn_cycle(facts, move |c| tx.send(c).unwrap()).unwrap();
+        match rx.recv_timeout(Duration::from_secs(20)).expect("a cycle reports back") {
+            Cycle::Done { report, .. } => report,
+            other => panic!("cycle failed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cycles_and_validation_share_one_client_and_its_connections() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("one-client");
+        let (reporter, _) = Reporter::start_fresh(config(&collector.url(), &dir));
+        assert!(!reporter.transport.is_built(), "nothing is built at start");
+        for _ in 0..2 {
+            let report = cycle_with(&reporter, two_requests());
+            let d = &report.destinations[0];
+            assert_eq!((d.result, d.requests, d.delivered), (Delivery::Delivered, 2, 2));
+        }
+        assert!(reporter.transport.is_built());
+        assert_eq!(collector.requests().len(), 4);
+        assert_eq!(collector.connections(), 1, "keep-alive across requests and cycles, not one per request");
+        let (tx, rx) = mpsc::channel();
+        reporter.spawn_validation(two_requests(), move |v| tx.send(v).unwrap()).unwrap();
+        let validations = rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+        assert_eq!((validations[0].messages.len(), validations[0].error.as_deref()), (0, None));
+        assert_eq!(collector.requests().len(), 6);
+        assert_eq!(collector.connections(), 1, "validation goes through the same client");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_local_mode_builds_no_client() {
+        let collector = Collector::start().unwrap();
+        let dir = temp_dir("local-no-client");
+        let local = ServiceConfig { mode: crate::mode::Mode::Local, ..config(&collector.url(), &dir) };
+        let (reporter, _) = Reporter::start_fresh(local);
+        cycle_with(&reporter, two_requests());
+        assert!(!reporter.transport.is_built());
+        assert_eq!(collector.connections(), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A keep-alive HTTP server on 127.0.0.1 that answers every request 204 and says, for
+    /// each connection, when it was opened and when the client closed it.
+    fn watched_server() -> (String, mpsc::Receiver<&'static str>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let tx = tx.clone();
+                let _ = tx.send("opened");
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = std::io::BufReader::new(stream);
+                    while let Ok(Some(_)) = ga4_collector::http::read_request(&mut reader) {
+                        if ga4_collector::http::write_response(&mut writer, 204, "text/plain", &[], b"")
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    let _ = tx.send("closed");
+                });
+            }
+        });
+        (url, rx)
+    }
+
+    #[test]
+    fn the_client_goes_with_its_reporter_and_a_new_start_makes_a_new_one() {
+        let (url, events) = watched_server();
+        let dir = temp_dir("client-lifetime");
+        let (first, _) = Reporter::start_fresh(config(&url, &dir));
+        for _ in 0..2 {
+            assert_eq!(cycle_with(&first, two_requests()).destinations[0].result, Delivery::Delivered);
+        }
+        assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("opened"));
+        assert!(events.recv_timeout(Duration::from_millis(300)).is_err(), "kept alive between cycles");
+        drop(first);
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(5)),
+            Ok("closed"),
+            "the pool goes with the reporter"
+        );
+        let (second, _) = Reporter::start_fresh(config(&url, &dir));
+        assert_eq!(cycle_with(&second, two_requests()).destinations[0].result, Delivery::Delivered);
+        assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("opened"), "a new start, a new client");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -2,10 +2,14 @@
 //! and legacy Universal Analytics batches to `/batch`, over rustls with certificate
 //! verification always on (the system's roots, plus an operator's CA bundle if given),
 //! with a connect timeout, a per-request timeout, retries with backoff (see [`retry`]),
-//! and a deadline per destination. Answers are read only up to a small cap, so a hostile
-//! or broken server cannot grow our memory. Destinations are independent: one failing never
-//! stops the others, and each gets an [`Outcome`]. `HTTPS_PROXY`, `HTTP_PROXY` and
-//! `NO_PROXY` are honoured, except for loopback destinations.
+//! and a deadline per destination. One [`Transport`] per configuration holds the HTTP
+//! client: it is built the first time a cycle or a validation needs it, and its pool
+//! keeps connections alive from one request, and one cycle, to the next. Answers are
+//! read only up to a small cap, so a hostile or broken server cannot grow our memory.
+//! Destinations are independent: one failing never stops the others, and each gets an
+//! [`Outcome`]. `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are honoured, except for
+//! loopback destinations; like the system's CA roots, they are read when the client is
+//! built, once per configuration.
 
 mod errors;
 mod policy;
@@ -42,6 +46,51 @@ pub struct Endpoint {
     pub base: Url,
     /// PEM certificates trusted besides the system's roots.
     pub extra_roots_pem: Option<Vec<u8>>,
+}
+
+/// Where one configuration delivers, with what limits, and the HTTP client that does it.
+///
+/// The client (its CA roots, the `ca_bundle`, the timeouts, no redirects, no proxy for a
+/// loopback base) is built once, on the core's runtime, the first time it is needed, and
+/// then shared by every cycle and validation of this configuration; it goes when the
+/// transport does, with its pooled connections. A build that fails is not kept: the next
+/// cycle tries again.
+#[derive(Debug)]
+pub struct Transport {
+    endpoint: Endpoint,
+    policy: Policy,
+    client: tokio::sync::OnceCell<Client>,
+}
+
+impl Transport {
+    /// A transport whose client is not built yet.
+    pub fn new(endpoint: Endpoint, policy: Policy) -> Transport {
+        Transport { endpoint, policy, client: tokio::sync::OnceCell::new() }
+    }
+
+    /// Whether its client has been built.
+    pub fn is_built(&self) -> bool {
+        self.client.initialized()
+    }
+
+    /// The client, built on first use. The build reads the system's CA roots (files) for
+    /// an `https` base, so it runs on the runtime's blocking thread; concurrent callers
+    /// wait for the one build. A clone shares the client's connection pool.
+    ///
+    /// # Errors
+    /// Why the client cannot be built (no CA roots, a CA bundle without a certificate);
+    /// in fixed words, never the URL.
+    pub async fn client(&self) -> Result<Client, String> {
+        self.client
+            .get_or_try_init(|| async {
+                let (endpoint, policy) = (self.endpoint.clone(), self.policy);
+                tokio::task::spawn_blocking(move || build_client(&endpoint, policy))
+                    .await
+                    .map_err(|_| "cannot set up HTTPS: the task that sets it up failed".to_owned())?
+            })
+            .await
+            .cloned()
+    }
 }
 
 /// What a destination is sent: where, as what, and the bodies in order.
@@ -105,16 +154,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Sends `events` to every destination at once and waits for all outcomes, in the
-/// order of `destinations`.
+/// Sends `events` to every destination at once, through the transport's client, and
+/// waits for all outcomes, in the order of `destinations`.
 pub async fn deliver(
-    endpoint: &Endpoint,
+    transport: &Transport,
     destinations: &[Destination],
     client_id: &str,
     events: &[Event],
-    policy: Policy,
 ) -> Vec<Outcome> {
-    let client = match client(endpoint, policy) {
+    let (endpoint, policy) = (&transport.endpoint, transport.policy);
+    let client = match transport.client().await {
         Ok(client) => client,
         Err(why) => {
             return destinations
@@ -177,15 +226,16 @@ pub struct Validation {
 
 /// Sends the report to `/debug/mp/collect` of every GA4 destination (Google's validation
 /// server: nothing reaches reports, and the API secret is not checked there) and gathers
-/// its `validationMessages`. Universal Analytics destinations are not validated.
+/// its `validationMessages`, through the transport's client. Universal Analytics
+/// destinations are not validated.
 pub async fn validate(
-    endpoint: &Endpoint,
+    transport: &Transport,
     destinations: &[Destination],
     client_id: &str,
     events: &[Event],
-    policy: Policy,
 ) -> Vec<Validation> {
-    let client = client(endpoint, policy);
+    let (endpoint, policy) = (&transport.endpoint, transport.policy);
+    let client = transport.client().await;
     let mut results = Vec::new();
     for destination in destinations.iter().filter(|d| matches!(d, Destination::Ga4 { .. })) {
         let payloads = payloads(&endpoint.base, destination, client_id, events, "/debug/mp/collect");
@@ -248,7 +298,9 @@ async fn validate_one(
     }
 }
 
-fn client(endpoint: &Endpoint, policy: Policy) -> Result<Client, String> {
+/// Builds the client of an endpoint. Blocking: for an `https` base it reads the system's
+/// CA roots from disk.
+fn build_client(endpoint: &Endpoint, policy: Policy) -> Result<Client, String> {
     let mut builder = Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(policy.connect_timeout)
@@ -259,11 +311,20 @@ fn client(endpoint: &Endpoint, policy: Policy) -> Result<Client, String> {
         // A proxy cannot reach this machine's loopback on our behalf.
         builder = builder.no_proxy();
     }
-    if let Some(pem) = &endpoint.extra_roots_pem {
-        let roots = Certificate::from_pem_bundle(pem)
-            .map_err(|_| "the CA bundle holds no valid certificate".to_owned())?;
-        builder = builder.tls_certs_merge(roots);
-    }
+    let extra_roots = match &endpoint.extra_roots_pem {
+        Some(pem) => Certificate::from_pem_bundle(pem)
+            .map_err(|_| "the CA bundle holds no valid certificate".to_owned())?,
+        None => Vec::new(),
+    };
+    builder = if endpoint.base.scheme() == "http" {
+        // Plain http (the options allow it only for a loopback host, with no redirects and
+        // no proxy) makes no TLS connection: the system's roots are not loaded at all. Were
+        // TLS ever attempted, it would be verified against the CA bundle alone, and with
+        // none it fails: closed, never open.
+        builder.tls_certs_only(extra_roots)
+    } else {
+        builder.tls_certs_merge(extra_roots)
+    };
     builder.build().map_err(|e| format!("cannot set up HTTPS: {}", errors::describe(&e)))
 }
 
@@ -457,6 +518,10 @@ mod tests {
         Endpoint { base: Url::parse(url).unwrap(), extra_roots_pem: None }
     }
 
+    fn via(endpoint: Endpoint, policy: Policy) -> Transport {
+        Transport::new(endpoint, policy)
+    }
+
     /// What a hostile server wrote on one connection after its answer's head.
     #[derive(Debug)]
     struct Written {
@@ -580,7 +645,7 @@ mod tests {
             let (url, written) = hostile(head, chunked);
             let started = std::time::Instant::now();
             let (outcome, ended) = run(async {
-                let outcome = deliver(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+                let outcome = deliver(&via(at(&url), patient()), &[ga4("G-1", "s")], "cid", &events(1)).await;
                 (outcome, hung_up(&written, 1).await)
             });
             let o = &outcome[0];
@@ -596,7 +661,7 @@ mod tests {
         let (url, written) = hostile(ENDLESS_500, true);
         let started = std::time::Instant::now();
         let (outcome, ended) = run(async {
-            let outcome = deliver(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+            let outcome = deliver(&via(at(&url), patient()), &[ga4("G-1", "s")], "cid", &events(1)).await;
             (outcome, hung_up(&written, 4).await)
         });
         let o = &outcome[0];
@@ -615,7 +680,8 @@ mod tests {
             let (url, written) = hostile(head, chunked);
             let started = std::time::Instant::now();
             let (results, ended) = run(async {
-                let results = validate(&at(&url), &[ga4("G-1", "s")], "cid", &events(1), patient()).await;
+                let results =
+                    validate(&via(at(&url), patient()), &[ga4("G-1", "s")], "cid", &events(1)).await;
                 (results, hung_up(&written, 1).await)
             });
             assert_eq!(
@@ -632,7 +698,7 @@ mod tests {
     #[test]
     fn at_most_the_cap_of_an_endless_answer_is_held() {
         let (url, written) = hostile(ENDLESS_200, true);
-        let client = client(&at(&url), patient()).unwrap();
+        let client = build_client(&at(&url), patient()).unwrap();
         let (held, ended) = run(async {
             let response = client.get(&url).send().await.unwrap();
             let held = read_capped(response, 1000).await.unwrap();
@@ -655,7 +721,7 @@ mod tests {
     fn chunks_reach_every_destination_with_id_and_secret() {
         let collector = Collector::start().unwrap();
         let dests = [ga4("G-ONE", "s1"), ga4("G-TWO", "s2")];
-        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(30), quick()));
+        let outcomes = run(deliver(&via(at(&collector.url()), quick()), &dests, "cid", &events(30)));
         for (o, id) in outcomes.iter().zip(["G-ONE", "G-TWO"]) {
             assert_eq!(
                 (o.id.as_str(), o.result, o.requests, o.delivered, o.attempts, o.status),
@@ -677,17 +743,106 @@ mod tests {
     fn one_connection_per_destination_and_the_fewest_requests() {
         let collector = Collector::start().unwrap();
         let dests = [ga4("G-ONE", "s"), ga4("G-TWO", "s")];
-        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(1000), quick()));
+        let outcomes = run(deliver(&via(at(&collector.url()), quick()), &dests, "cid", &events(1000)));
         assert!(outcomes.iter().all(|o| o.requests == 40 && o.delivered == 40), "ceil(1000 / 25) each");
         assert_eq!(collector.requests().len(), 80);
         assert_eq!(collector.connections(), 2, "keep-alive: one connection per destination");
     }
 
     #[test]
+    fn one_transport_reuses_its_client_and_connection_across_deliveries_and_validation() {
+        let collector = Collector::start().unwrap();
+        let transport = via(at(&collector.url()), quick());
+        assert!(!transport.is_built(), "the client is built when first needed, not before");
+        // One runtime for all, as in the service: pooled connections live on it.
+        let (first, second, validation) = run(async {
+            let first = deliver(&transport, &[ga4("G-1", "s")], "cid", &events(30)).await;
+            let second = deliver(&transport, &[ga4("G-1", "s")], "cid", &events(30)).await;
+            let validation = validate(&transport, &[ga4("G-1", "s")], "cid", &events(30)).await;
+            (first, second, validation)
+        });
+        assert!(transport.is_built());
+        for o in first.iter().chain(&second) {
+            assert_eq!((o.result, o.requests, o.delivered), (Delivery::Delivered, 2, 2));
+        }
+        assert_eq!((validation[0].messages.len(), validation[0].error.as_deref()), (0, None));
+        assert_eq!(collector.requests().len(), 6, "2 + 2 requests delivered, 2 validated");
+        assert_eq!(
+            collector.connections(),
+            1,
+            "keep-alive: the one client's one connection, not one per request"
+        );
+    }
+
+    /// Marks the process that [`a_plain_http_client_is_built_without_the_systems_ca_roots`]
+    /// starts, whose environment names no CA certificate at all.
+    const NO_SYSTEM_ROOTS: &str = "MSM_TEST_NO_SYSTEM_ROOTS";
+
+    #[test]
+    fn a_plain_http_client_is_built_without_the_systems_ca_roots() {
+        // rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR, when set, instead of the
+        // system's store: here an absent file and an empty directory. The environment is
+        // the process's, so the check runs in a child process of this test binary.
+        let dir = crate::atomic_file::tests::temp_dir("no-ca-roots");
+        std::fs::create_dir(dir.join("certs")).unwrap();
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["delivery::tests::in_a_child_without_system_roots", "--exact", "--ignored", "--nocapture"])
+            .env("SSL_CERT_FILE", dir.join("absent.pem"))
+            .env("SSL_CERT_DIR", dir.join("certs"))
+            .env(NO_SYSTEM_ROOTS, "1")
+            .output()
+            .unwrap();
+        let output =
+            format!("{}{}", String::from_utf8_lossy(&child.stdout), String::from_utf8_lossy(&child.stderr));
+        assert!(child.status.success(), "{output}");
+        assert!(output.contains("test result: ok. 1 passed"), "the child ran the check: {output}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    #[ignore = "run by a_plain_http_client_is_built_without_the_systems_ca_roots, in a child process"]
+    fn in_a_child_without_system_roots() {
+        if std::env::var_os(NO_SYSTEM_ROOTS).is_none() {
+            return;
+        }
+        // The control: here an https client, which loads the system's roots, cannot be built.
+        let https = build_client(&at("https://127.0.0.1:9"), quick());
+        assert!(https.as_ref().is_err_and(|e| e.starts_with("cannot set up HTTPS")), "{https:?}");
+        let tls = Collector::bind_tls("127.0.0.1:0").unwrap();
+        let bundle = Some(tls.ca_pem().unwrap().as_bytes().to_vec());
+        // A plain http one needs no roots, with or without a CA bundle, and delivers.
+        let collector = Collector::start().unwrap();
+        for extra_roots_pem in [None, bundle.clone()] {
+            let transport =
+                via(Endpoint { base: Url::parse(&collector.url()).unwrap(), extra_roots_pem }, quick());
+            let outcome = run(deliver(&transport, &[ga4("G-1", "s")], "cid", &events(30))).remove(0);
+            assert_eq!((outcome.result, outcome.delivered), (Delivery::Delivered, 2), "{outcome:?}");
+        }
+        // An https one with a CA bundle still works: the bundle is trusted beside no roots.
+        let trusted =
+            via(Endpoint { base: Url::parse(&tls.url()).unwrap(), extra_roots_pem: bundle }, quick());
+        let outcome = run(deliver(&trusted, &[ga4("G-1", "s")], "cid", &events(1))).remove(0);
+        assert_eq!((outcome.result, outcome.status), (Delivery::Delivered, Some(204)), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_plain_http_client_makes_no_tls_connection_even_if_asked() {
+        // Not a case delivery meets (the base decides the scheme, and redirects are off),
+        // but were a plain-http client ever pointed at TLS, it verifies against nothing
+        // and refuses: it fails closed.
+        let tls = Collector::bind_tls("127.0.0.1:0").unwrap();
+        let client = build_client(&at("http://127.0.0.1:9"), quick()).unwrap();
+        let refused = run(async { client.post(format!("{}/mp/collect", tls.url())).body("{}").send().await });
+        assert!(errors::describe(&refused.unwrap_err()).contains("TLS certificate rejected"));
+        assert!(tls.requests().is_empty());
+    }
+
+    #[test]
     fn a_lasting_500_is_retried_then_fails_naming_status_and_attempts() {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::Status(500));
-        let outcomes = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(30), quick()));
+        let outcomes =
+            run(deliver(&via(at(&collector.url()), quick()), &[ga4("G-1", "s")], "cid", &events(30)));
         let o = &outcomes[0];
         assert_eq!((o.result, o.status, o.delivered, o.attempts), (Delivery::Failed, Some(500), 0, 4));
         assert_eq!(o.error.as_deref(), Some("HTTP status 500 (after 4 attempts)"));
@@ -696,7 +851,7 @@ mod tests {
 
     fn one_outcome(collector: &Collector, mode: &str, policy: Policy) -> Outcome {
         collector.set_mode(Mode::parse(mode).unwrap());
-        run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), policy)).remove(0)
+        run(deliver(&via(at(&collector.url()), policy), &[ga4("G-1", "s")], "cid", &events(1))).remove(0)
     }
 
     #[test]
@@ -743,7 +898,8 @@ mod tests {
     #[test]
     fn certificates_are_verified_and_a_private_ca_can_be_trusted() {
         let collector = Collector::bind_tls("127.0.0.1:0").unwrap();
-        let untrusted = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        let untrusted =
+            run(deliver(&via(at(&collector.url()), quick()), &[ga4("G-1", "s")], "cid", &events(1)));
         assert_eq!(untrusted[0].result, Delivery::Failed);
         assert!(
             untrusted[0].error.as_deref().unwrap().contains("TLS certificate rejected"),
@@ -755,7 +911,7 @@ mod tests {
             base: Url::parse(&collector.url()).unwrap(),
             extra_roots_pem: Some(collector.ca_pem().unwrap().as_bytes().to_vec()),
         };
-        let outcome = run(deliver(&trusted, &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        let outcome = run(deliver(&via(trusted, quick()), &[ga4("G-1", "s")], "cid", &events(1)));
         assert_eq!((outcome[0].result, outcome[0].status), (Delivery::Delivered, Some(204)));
         assert_eq!(collector.requests().len(), 1);
     }
@@ -764,7 +920,8 @@ mod tests {
     fn a_404_is_not_retried() {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::Status(404));
-        let outcomes = run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(1), quick()));
+        let outcomes =
+            run(deliver(&via(at(&collector.url()), quick()), &[ga4("G-1", "s")], "cid", &events(1)));
         assert_eq!((outcomes[0].attempts, outcomes[0].error.as_deref()), (1, Some("HTTP status 404")));
     }
 
@@ -775,8 +932,12 @@ mod tests {
             listener.local_addr().unwrap().port()
         };
         let endpoint = at(&format!("http://127.0.0.1:{port}"));
-        let outcomes =
-            run(deliver(&endpoint, &[ga4("G-1", "VERYSECRET"), ga4("G-2", "s")], "cid", &events(1), quick()));
+        let outcomes = run(deliver(
+            &via(endpoint, quick()),
+            &[ga4("G-1", "VERYSECRET"), ga4("G-2", "s")],
+            "cid",
+            &events(1),
+        ));
         for o in &outcomes {
             assert_eq!(o.result, Delivery::Failed);
             assert_eq!(o.attempts, 4);
@@ -789,7 +950,7 @@ mod tests {
         let collector = Collector::start().unwrap();
         collector.set_mode(Mode::StatusFor("G-BAD".into(), 403));
         let dests = [ga4("G-BAD", "s"), ga4("G-GOOD", "s")];
-        let outcomes = run(deliver(&at(&collector.url()), &dests, "cid", &events(3), quick()));
+        let outcomes = run(deliver(&via(at(&collector.url()), quick()), &dests, "cid", &events(3)));
         assert_eq!((outcomes[0].result, outcomes[0].status), (Delivery::Failed, Some(403)));
         assert_eq!((outcomes[1].result, outcomes[1].delivered), (Delivery::Delivered, 1));
     }
@@ -798,7 +959,7 @@ mod tests {
     fn universal_analytics_goes_to_batch_in_groups_of_20() {
         let collector = Collector::start().unwrap();
         let outcomes =
-            run(deliver(&at(&collector.url()), &[ua("UA-151671255-3")], "cid-1", &events(25), quick()));
+            run(deliver(&via(at(&collector.url()), quick()), &[ua("UA-151671255-3")], "cid-1", &events(25)));
         assert_eq!(
             (outcomes[0].result, outcomes[0].requests, outcomes[0].protocol),
             (Delivery::Delivered, 2, "universal_analytics")
@@ -814,8 +975,12 @@ mod tests {
     fn validation_gathers_googles_messages() {
         let collector = Collector::start().unwrap();
         let bad = Event { name: "page_view".into(), params: Default::default() };
-        let results =
-            run(validate(&at(&collector.url()), &[ga4("G-1", "s"), ua("UA-1-1")], "cid", &[bad], quick()));
+        let results = run(validate(
+            &via(at(&collector.url()), quick()),
+            &[ga4("G-1", "s"), ua("UA-1-1")],
+            "cid",
+            &[bad],
+        ));
         assert_eq!(results.len(), 1, "only GA4 destinations are validated");
         assert_eq!(results[0].id, "G-1");
         assert!(
@@ -823,7 +988,7 @@ mod tests {
             "{:?}",
             results[0]
         );
-        let good = run(validate(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(2), quick()));
+        let good = run(validate(&via(at(&collector.url()), quick()), &[ga4("G-1", "s")], "cid", &events(2)));
         assert_eq!((good[0].messages.len(), good[0].error.as_deref()), (0, None));
         assert!(collector.requests().iter().all(|r| r.path == "/debug/mp/collect"));
     }
@@ -887,7 +1052,8 @@ mod tests {
     fn the_hashes_are_of_the_bytes_sent() {
         let collector = Collector::start().unwrap();
         let outcome =
-            run(deliver(&at(&collector.url()), &[ga4("G-1", "s")], "cid", &events(30), quick())).remove(0);
+            run(deliver(&via(at(&collector.url()), quick()), &[ga4("G-1", "s")], "cid", &events(30)))
+                .remove(0);
         let sent: Vec<String> = collector.requests().iter().map(|r| sha256_hex(r.body.as_bytes())).collect();
         assert_eq!(outcome.sha256, sent);
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
