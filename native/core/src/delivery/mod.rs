@@ -270,13 +270,7 @@ async fn validate_one(
     policy: Policy,
 ) -> Result<Vec<serde_json::Value>, String> {
     let exchange = async {
-        let response = client
-            .post(payloads.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| errors::describe(&e))?;
+        let response = send(client, payloads, body).await?;
         if !response.status().is_success() {
             return Err(format!("HTTP status {}", response.status().as_u16()));
         }
@@ -406,16 +400,22 @@ struct Answer {
     complete: bool,
 }
 
-/// One POST: the status and any `Retry-After`, once at most [`MAX_DELIVERY_ANSWER`] bytes
-/// of the answer are read.
-async fn post(client: &Client, payloads: &Payloads, body: &[u8]) -> Result<Answer, String> {
-    let response = client
+/// Posts one body to where the payloads go; the error is described without the URL's
+/// secret.
+async fn send(client: &Client, payloads: &Payloads, body: &[u8]) -> Result<reqwest::Response, String> {
+    client
         .post(payloads.url.clone())
         .header(reqwest::header::CONTENT_TYPE, payloads.content_type)
         .body(body.to_vec())
         .send()
         .await
-        .map_err(|e| errors::describe(&e))?;
+        .map_err(|e| errors::describe(&e))
+}
+
+/// One POST: the status and any `Retry-After`, once at most [`MAX_DELIVERY_ANSWER`] bytes
+/// of the answer are read.
+async fn post(client: &Client, payloads: &Payloads, body: &[u8]) -> Result<Answer, String> {
+    let response = send(client, payloads, body).await?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
