@@ -207,12 +207,12 @@ network(Options, Collector) ->
     {ok, Ref} = ?NIF:report_now(Facts),
     {ok, #{<<"destinations">> := Outcomes}, ok} =
         receive {mongoose_system_metrics_report, Ref, R} -> R after 60000 -> timeout end,
-    {ok, #{<<"events">> := Events}} = ?NIF:last_report(),
+    {ok, #{<<"event_count">> := EventCount}} = ?NIF:last_report(),
     ?NIF:stop(),
-    Expected = (length(Events) + 24) div 25,
+    Expected = (EventCount + 24) div 25,
     Requests = [N || #{<<"requests">> := N} <- Outcomes],
     Connections = connections(Collector),
-    [{io_lib:format("requests per report and GA4 destination (~b events)", [length(Events)]),
+    [{io_lib:format("requests per report and GA4 destination (~b events)", [EventCount]),
       io_lib:format("~w", [Requests]), io_lib:format("~b (ceil(events / 25))", [Expected])},
      {"connections per destination per cycle", io_lib:format("~.1f", [(Connections - 1) / 2]), "1"}].
 

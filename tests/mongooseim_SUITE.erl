@@ -122,7 +122,7 @@ report(Config, MimConfig, Fixtures) ->
         _ -> ok
     end,
     {ok, Report} = call(Peer, ?SERVICE, report_now, []),
-    Report.
+    msm_test:decoded(Report).
 
 whereis_service(Peer) ->
     call(Peer, erlang, whereis, [?SERVICE]).

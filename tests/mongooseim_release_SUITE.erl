@@ -176,7 +176,7 @@ traffic(Root, N) ->
 
 report_now(Root) ->
     {ok, Report} = rpc(Root, ?SERVICE, report_now, []),
-    Report.
+    msm_test:decoded(Report).
 
 events(Name, #{<<"events">> := Events}) ->
     [P || #{<<"name">> := N, <<"params">> := P} <- Events, N =:= Name].
@@ -326,7 +326,8 @@ the_events_are_mongooseim_s_but_for_the_listed_differences(Config) ->
     [?assert(msm_test:contains(Doc, ["\n### ", atom_to_list(Id), "\n"]), Id) || {Id, _} <- Listed],
     Theirs = [{atom_to_binary(Name), plain(Params)}
               || #{name := Name, params := Params} <- own_report(Root)],
-    {ok, #{<<"events">> := Preview}} = rpc(Root, ?SERVICE, preview, []),
+    {ok, Previewed} = rpc(Root, ?SERVICE, preview, []),
+    #{<<"events">> := Preview} = msm_test:decoded(Previewed),
     Ours = [{Name, Params} || #{<<"name">> := Name, <<"params">> := Params} <- Preview],
     ct:pal("MongooseIM's collector:~n~p~nthe service's preview:~n~p", [Theirs, Ours]),
     %% Read a second apart at most: the uptimes may differ by that much.

@@ -1,6 +1,6 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
--export([test_environment/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, event/2, events_named/2, read_json/1,
+-export([test_environment/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, decoded/1, event/2, events_named/2, read_json/1,
          wait_until/1, contains/2]).
 
 %% @doc The settings of a test node: MongooseIM's built-in destination left out (as a
@@ -70,6 +70,14 @@ fresh_dir(Config, Name) ->
 is_uuid_v4(Id) ->
     match =:= re:run(Id, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
                      [{capture, none}]).
+
+%% @doc A report of report_now/0, last_report/0 or preview/0 with its `events' (and a
+%% preview's `requests') decoded from the JSON text they come as.
+-spec decoded(map()) -> map().
+decoded(Report) ->
+    maps:map(fun(Key, Text) when Key =:= <<"events">>; Key =:= <<"requests">> -> msm_json:decode(Text);
+                (_Key, Value) -> Value
+             end, Report).
 
 %% @doc The only event named Name.
 -spec event(binary(), [map()]) -> map().

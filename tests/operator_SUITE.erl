@@ -243,7 +243,8 @@ the_ctl_examples_answer_from_a_running_node(Config) ->
                    <<"last_report">> := #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}}, Status),
     ?assert(msm_test:is_uuid_v4(maps:get(<<"client_id">>, Status))),
     ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"not_sent">>}], <<"requests">> := [_]}, Preview),
-    ?assertEqual(call(Peer, last_report, []), {ok, Last}),
+    {ok, LastReport} = call(Peer, last_report, []),
+    ?assertEqual(msm_test:decoded(LastReport), Last),
     ?assertMatch([#{<<"id">> := <<"G-OPERATOR1">>, <<"messages">> := []}], Validate),
     [?assertNot(msm_test:contains(Out, "operator-secret-123")) || {_, {_, Out}} <- Outputs].
 
@@ -278,7 +279,8 @@ preview_is_byte_exact(Config) ->
     ok = peer:call(Peer, application, load, [mongoose_system_metrics]),
     ok = peer:call(Peer, application, set_env, [mongoose_system_metrics, facts_source, fixed_source]),
     {ok, _} = call(Peer, start, [maps:merge(test_overrides(Config), #{initial_report => 3600000})]),
-    {ok, #{<<"requests">> := Planned}} = call(Peer, preview, []),
+    {ok, Previewed} = call(Peer, preview, []),
+    #{<<"requests">> := Planned} = msm_test:decoded(Previewed),
     ?assertEqual([], sent(Config)),
     {ok, _} = call(Peer, report_now, []),
     ?assertEqual([B || #{<<"body">> := B} <- Planned], [B || #{<<"body">> := B} <- sent(Config)]).

@@ -69,11 +69,12 @@ run(Node, Command) ->
             {error, 2, io_lib:format("the call to ~s failed: ~p:~p~n", [Node, Class, Reason])}
     end.
 
-%% JSON, indented by two spaces; object keys sorted.
+%% JSON, indented by two spaces; object keys sorted. A report's `events' and `requests'
+%% come as JSON text already, and are put in as they are.
 json(Map, _Depth) when is_map(Map), map_size(Map) =:= 0 -> "{}";
 json(Map, Depth) when is_map(Map) ->
     Pairs = lists:sort([{text(K), V} || {K, V} <- maps:to_list(Map)]),
-    Inner = [[indent(Depth + 1), string(K), ": ", json(V, Depth + 1)] || {K, V} <- Pairs],
+    Inner = [[indent(Depth + 1), string(K), ": ", field(K, V, Depth + 1)] || {K, V} <- Pairs],
     ["{\n", lists:join(",\n", Inner), "\n", indent(Depth), "}"];
 json([], _Depth) -> "[]";
 json(List, Depth) when is_list(List) ->
@@ -85,6 +86,9 @@ json(null, _) -> "null";
 json(N, _) when is_integer(N) -> integer_to_list(N);
 json(F, _) when is_float(F) -> float_to_list(F, [short]);
 json(Other, _) -> string(text(Other)).
+
+field(Key, Text, _Depth) when is_binary(Text), Key =:= <<"events">> orelse Key =:= <<"requests">> -> Text;
+field(_Key, Value, Depth) -> json(Value, Depth).
 
 text(B) when is_binary(B) -> B;
 text(A) when is_atom(A) -> atom_to_binary(A);

@@ -42,6 +42,20 @@ pub struct Report {
     pub files: Option<Files>,
 }
 
+/// A report as `last_report/0` and `preview/0` give it: the summary (the report without
+/// its events and planned requests, which it counts) and those as one compact JSON array
+/// each. A large deployment's report so costs its reader one binary, not a term per
+/// event, and costs no more memory than its text while it waits to be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    /// [`Report::summary_json`].
+    pub summary: serde_json::Value,
+    /// The events, a JSON array.
+    pub events_json: Vec<u8>,
+    /// A preview's planned requests, a JSON array.
+    pub requests_json: Option<Vec<u8>>,
+}
+
 /// What became of a cycle's local files.
 ///
 /// The report file itself always says `written` for itself: whoever reads it reads what
@@ -197,6 +211,18 @@ impl Report {
         .expect("a summary always encodes")
     }
 
+    /// The report as kept for whoever asks for it later: [`Kept`].
+    pub fn kept(&self) -> Kept {
+        Kept {
+            summary: self.summary_json(),
+            events_json: serde_json::to_vec(&self.events).expect("events always encode"),
+            requests_json: self
+                .requests
+                .as_ref()
+                .map(|r| serde_json::to_vec(r).expect("planned requests always encode")),
+        }
+    }
+
     /// The bytes of the report file: pretty JSON and a final newline.
     pub fn file_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a report always encodes");
@@ -241,6 +267,16 @@ mod tests {
         fields.remove("requests");
         fields.insert("event_count".to_owned(), 1.into());
         assert_eq!(report.summary_json(), expected);
+    }
+
+    #[test]
+    fn kept_is_the_summary_and_the_events_as_one_json_array() {
+        let report = sample();
+        let kept = report.kept();
+        assert_eq!(kept.summary, report.summary_json());
+        let events: serde_json::Value = serde_json::from_slice(&kept.events_json).unwrap();
+        assert_eq!(events, report.to_json()["events"]);
+        assert_eq!(kept.requests_json, None);
     }
 
     #[test]

@@ -24,6 +24,9 @@ use crate::{aggregate, atomic_file, runtime, send_log};
 
 /// Time a cycle may take beyond its delivery deadline, for writing the report file.
 const FILE_WRITE_ALLOWANCE: Duration = Duration::from_secs(20);
+/// Events from which a report counts as large: its cycle gives back the memory it freed
+/// (see [`runtime::release_freed_memory`]); a small one leaves the allocator be.
+const LARGE_REPORT_EVENTS: usize = 1_000;
 
 /// The result of one cycle, as handed to the callback.
 #[derive(Debug)]
@@ -212,7 +215,9 @@ where
     let work = runtime.spawn(work);
     let abort = work.abort_handle();
     runtime.spawn(async move {
-        done(match work.await {
+        let result = work.await;
+        let large = matches!(&result, Ok(Ok((report, _))) if report.events.len() >= LARGE_REPORT_EVENTS);
+        done(match result {
             Ok(Ok((report, file_error))) => Cycle::Done { report: Arc::new(report), file_error },
             Ok(Err(why)) => Cycle::Failed(why),
             Err(e) if e.is_panic() => {
@@ -220,6 +225,10 @@ where
             }
             Err(_) => Cycle::Failed("the cycle was cancelled".to_owned()),
         });
+        // `done` has dropped the report and all the cycle built for it.
+        if large {
+            runtime::release_freed_memory();
+        }
     });
     abort
 }
@@ -255,13 +264,14 @@ async fn run_cycle(
     let mut report = Report::new(&client_id, events, adjustments, outcomes);
     report.mode = config.mode.as_str();
     let (path, log) = (config.report_file.clone(), send_log::path_beside(&config.report_file));
-    // Kept in case the writing task itself fails: the report was built and sent.
-    let unwritten = report.clone();
+    // What to tell if the writing task itself fails: the report was built and sent.
+    let (sent_with, outcomes) = (report.client_id.clone(), report.destinations.clone());
     let written = tokio::task::spawn_blocking(move || write_files(report, &path, &log)).await;
     lock(&baseline).extend(totals);
     written.unwrap_or_else(|e| {
         let why = format!("the report file task failed: {e}");
-        let mut report = unwritten;
+        let mut report = Report::new(&sent_with, Vec::new(), Vec::new(), outcomes);
+        report.mode = config.mode.as_str();
         report.files =
             Some(Files { report_file: FileOutcome::failed(&why), send_log: FileOutcome::failed(&why) });
         (report, Some(why))

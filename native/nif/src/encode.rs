@@ -4,11 +4,11 @@
 use mongoose_system_metrics_core::config::ServiceConfig;
 use mongoose_system_metrics_core::facts::FactsError;
 use mongoose_system_metrics_core::options::OptionsError;
-use mongoose_system_metrics_core::report::Report;
+use mongoose_system_metrics_core::report::{Kept, Report};
 use mongoose_system_metrics_core::reporter::Cycle;
 use mongoose_system_metrics_core::value::Value;
 use rustler::types::atom::Atom;
-use rustler::{Encoder, Env, Term};
+use rustler::{Encoder, Env, NewBinary, Term};
 
 use crate::atoms;
 
@@ -38,14 +38,36 @@ pub fn json<'a>(env: Env<'a>, value: &serde_json::Value) -> Term<'a> {
 /// cycle's message carries. A message built off the schedulers lands in its receiver as
 /// many small heap fragments, so a large deployment's whole report would cost the
 /// receiver's scheduler far more than the call itself; `last_report/0` gives the whole
-/// report, built straight on the caller's heap on a dirty scheduler.
+/// report, its events as one binary.
 fn summary<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
     json(env, &report.summary_json())
 }
 
-/// A report as a map with binary keys.
-pub fn report<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
-    json(env, &report.to_json())
+/// A kept report as a map with binary keys: the summary's fields, with `events` (and a
+/// preview's `requests`) as one binary of JSON text each.
+pub fn report<'a>(env: Env<'a>, report: &Kept) -> Term<'a> {
+    let mut keys = Vec::new();
+    let mut values = Vec::new();
+    if let serde_json::Value::Object(fields) = &report.summary {
+        for (key, value) in fields {
+            keys.push(key.as_str().encode(env));
+            values.push(json(env, value));
+        }
+    }
+    let texts = [("events", Some(&report.events_json)), ("requests", report.requests_json.as_ref())];
+    for (key, text) in texts {
+        if let Some(text) = text {
+            keys.push(key.encode(env));
+            values.push(binary(env, text));
+        }
+    }
+    Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
+}
+
+/// Bytes as a binary (enif_make_new_binary: a large one is reference-counted, off the
+/// caller's heap).
+fn binary<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
+    NewBinary::from_slice(env, bytes).into()
 }
 
 /// `{ok, Summary, ok | {error, Why}}` or `{error, Why}`: the result part of the message a

@@ -17,7 +17,7 @@ use mongoose_system_metrics_core::config::{self, Fault, ServiceConfig};
 use mongoose_system_metrics_core::facts;
 use mongoose_system_metrics_core::mode::Mode;
 use mongoose_system_metrics_core::options::OptionsError;
-use mongoose_system_metrics_core::report::Report;
+use mongoose_system_metrics_core::report::Kept;
 use mongoose_system_metrics_core::reporter::{Baseline, Cycle, Reporter};
 use rustler::env::OwnedEnv;
 use rustler::{Encoder, Env, ResourceArc, Term};
@@ -27,7 +27,7 @@ use crate::{atoms, decode, encode};
 /// Shared out under a short lock, so no NIF waits for another's work.
 static REPORTER: Mutex<Option<Arc<Reporter>>> = Mutex::new(None);
 /// Kept apart from the reporter so the last report outlives a restart of the service.
-static LAST_REPORT: Mutex<Option<Arc<Report>>> = Mutex::new(None);
+static LAST_REPORT: Mutex<Option<Arc<Kept>>> = Mutex::new(None);
 /// Stanza totals of the last cycle, for increments; they outlive a restart of the service.
 static BASELINE: LazyLock<Baseline> = LazyLock::new(Baseline::default);
 
@@ -131,7 +131,7 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     let saved_reference = message_env.save(reference);
     let spawned = reporter.spawn_cycle(facts, move |cycle| {
         if let Cycle::Done { report, .. } = &cycle {
-            *lock(&LAST_REPORT) = Some(Arc::clone(report));
+            *lock(&LAST_REPORT) = Some(Arc::new(report.kept()));
         }
         let mut message_env = message_env;
         // The caller may be gone (the service stopped); nothing to do then.
@@ -185,7 +185,7 @@ fn preview<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
         Err(e) => return encode::facts_error(env, &e),
     };
     match current() {
-        Some(reporter) => (atoms::ok(), encode::report(env, &reporter.preview(&facts))).encode(env),
+        Some(reporter) => (atoms::ok(), encode::report(env, &reporter.preview(&facts).kept())).encode(env),
         None => (atoms::error(), atoms::not_started()).encode(env),
     }
 }
