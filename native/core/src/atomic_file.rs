@@ -3,8 +3,10 @@
 //!
 //! Replacing a file: a reader, or a node killed half-way, sees either the old content or
 //! the new one, never a torn mix. A temporary file with an unpredictable name is created
-//! beside it (`O_CREAT|O_EXCL|O_NOFOLLOW`, so it is always a new file of ours), flushed to
-//! disk and renamed over the old one, then the directory is flushed.
+//! beside it (`O_CREAT|O_EXCL|O_NOFOLLOW`, so it is always a new file of ours) and renamed
+//! over the old one. Only what must survive a power cut (the client id) is also flushed to
+//! disk, with its directory: the report file is rewritten every cycle, and flushing it
+//! would cost every cycle a disk round trip for a copy that the next cycle replaces.
 //!
 //! A symbolic link, a directory, a FIFO, a socket or a device where one of these files
 //! should be is refused, never followed or written to. Modes are set explicitly, so the
@@ -26,20 +28,25 @@ pub const PRIVATE_MODE: u32 = 0o600;
 pub const DIR_MODE: u32 = 0o750;
 
 /// Atomically replaces `path` with `bytes` (mode [`FILE_MODE`]), creating missing
-/// parent directories (mode [`DIR_MODE`]).
+/// parent directories (mode [`DIR_MODE`]); not flushed to disk.
 ///
 /// # Errors
 /// Any I/O error, or a refusal when `path` is not a regular file; the old file is then
 /// left as it was and no temporary file remains.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    replace_with_mode(path, bytes, FILE_MODE)
+    replace_as(path, bytes, FILE_MODE, false)
 }
 
-/// [`replace`], with the file's mode given.
+/// [`replace`], with the file's mode given, and the file and the rename flushed to disk
+/// before it returns.
 ///
 /// # Errors
 /// As [`replace`].
-pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub fn replace_durably(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace_as(path, bytes, mode, true)
+}
+
+fn replace_as(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name =
         path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
@@ -52,16 +59,18 @@ pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     temp_name.push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
     let temp = dir.join(temp_name);
     let file = create_new(&temp, mode)?;
-    let written = write_synced(file, bytes).and_then(|()| fs::rename(&temp, path));
+    let written = write(file, bytes, durable).and_then(|()| fs::rename(&temp, path));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
     written?;
-    // Make the rename itself durable; not every filesystem supports this, so best effort.
-    // O_DIRECTORY: should the directory have been swapped for a FIFO, the open fails
-    // instead of waiting.
-    if let Ok(d) = OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(dir) {
-        let _ = d.sync_all();
+    if durable {
+        // Make the rename itself durable; not every filesystem supports this, so best
+        // effort. O_DIRECTORY: should the directory have been swapped for a FIFO, the open
+        // fails instead of waiting.
+        if let Ok(d) = OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(dir) {
+            let _ = d.sync_all();
+        }
     }
     Ok(())
 }
@@ -266,9 +275,12 @@ fn create_new(path: &Path, mode: u32) -> io::Result<File> {
     Ok(file)
 }
 
-fn write_synced(mut file: File, bytes: &[u8]) -> io::Result<()> {
+fn write(mut file: File, bytes: &[u8], synced: bool) -> io::Result<()> {
     file.write_all(bytes)?;
-    file.sync_all()
+    if synced {
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -374,7 +386,7 @@ pub(crate) mod tests {
         // A dangling link too: following it would create the file it names.
         let dangling = dir.join("client_id");
         symlink(dir.join("created-through-the-link"), &dangling).unwrap();
-        assert!(replace_with_mode(&dangling, b"id", PRIVATE_MODE).is_err());
+        assert!(replace_durably(&dangling, b"id", PRIVATE_MODE).is_err());
         assert!(!dir.join("created-through-the-link").exists());
         assert_eq!(names_in(&dir), ["client_id", "report.json", "victim"], "no temporary file remains");
         fs::remove_dir_all(dir).unwrap();
@@ -456,11 +468,11 @@ pub(crate) mod tests {
         }
         assert_eq!(mode_of(&dir), 0o777, "an existing directory is left as it is");
         let private = dir.join("made/client_id");
-        replace_with_mode(&private, b"id", PRIVATE_MODE).unwrap();
+        replace_durably(&private, b"id", PRIVATE_MODE).unwrap();
         assert_eq!(mode_of(&private), PRIVATE_MODE);
         // Replacing sets the mode again, even over a file someone opened up.
         fs::set_permissions(&private, Permissions::from_mode(0o666)).unwrap();
-        replace_with_mode(&private, b"id", PRIVATE_MODE).unwrap();
+        replace_durably(&private, b"id", PRIVATE_MODE).unwrap();
         assert_eq!(mode_of(&private), PRIVATE_MODE);
         let log = dir.join("made/log");
         drop(open_append(&log, FILE_MODE).unwrap());

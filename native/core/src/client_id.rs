@@ -129,7 +129,7 @@ pub fn forget(path: &Path) -> Result<(), String> {
 /// # Errors
 /// Why the file could not be written.
 pub fn save(path: &Path, identity: &Identity) -> Result<(), String> {
-    atomic_file::replace_with_mode(path, identity.file_text().as_bytes(), atomic_file::PRIVATE_MODE)
+    atomic_file::replace_durably(path, identity.file_text().as_bytes(), atomic_file::PRIVATE_MODE)
         .map_err(|e| format!("cannot save client id file {}: {e}", path.display()))
 }
 

@@ -82,7 +82,7 @@ pub struct FileOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileResult {
-    /// Written and flushed to disk.
+    /// Written.
     Written,
     /// Nothing was due: no destination was sent to, so the send log has no line for it.
     NothingSent,
@@ -91,7 +91,7 @@ pub enum FileResult {
 }
 
 impl FileOutcome {
-    /// Written and flushed.
+    /// Written.
     pub fn written() -> FileOutcome {
         FileOutcome { result: FileResult::Written, error: None }
     }
