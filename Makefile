@@ -38,9 +38,10 @@ lint: deps
 fmt:
 	cargo fmt --all
 
-# Benchmarks print numbers; they are not tests. Writes BENCHMARKS.md.
+# Benchmarks print numbers; they are not tests. Writes BENCHMARKS.md; fails when a ratio
+# to MongooseIM's own service is missed.
 bench: build
-	cargo bench --locked -q -p mongoose_system_metrics_core --bench cycle | grep '^|' | escript scripts/bench.escript
+	set -o pipefail; cargo bench --locked -q -p mongoose_system_metrics_core --bench cycle | grep '^|' | escript bench/bench.escript
 
 clean:
 	cargo clean

@@ -41,12 +41,15 @@
 %% The option keys a module's `config_metrics/1' may report.
 -define(BACKEND_KEYS, [backend, online_backend, api_version]).
 
-%% @doc True when MongooseIM's configuration is loaded in this node.
+%% @doc True when MongooseIM's configuration is loaded in this node. MongooseIM loads its
+%% config module long before services start; without it, nothing is called (a call to a
+%% missing module would search the code path and raise, on every use).
 -spec available() -> boolean().
 available() ->
-    try is_list(mim(mongoose_config, get_opt, [hosts]))
-    catch _:_ -> false
-    end.
+    erlang:module_loaded(mongoose_config) andalso
+        try is_list(mim(mongoose_config, get_opt, [hosts]))
+        catch _:_ -> false
+        end.
 
 %% @doc Whether `[services.service_mongoose_system_metrics]' is in the configuration.
 -spec service_configured() -> boolean() | unknown.

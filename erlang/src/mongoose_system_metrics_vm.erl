@@ -36,9 +36,28 @@ version() ->
         undefined -> undefined
     end.
 
-%% Loaded modules that declare the gen_mod behaviour, as MongooseIM modules do.
+%% Loaded modules that declare the gen_mod behaviour, as MongooseIM modules do. Reading a
+%% module's attributes decodes them afresh, and a node has thousands of modules: the
+%% answer is kept for each version of each module (its MD5), so that a cycle only reads
+%% the modules loaded since the last one.
 gen_mods() ->
-    [M || {M, _} <- code:all_loaded(), declares(M, gen_mod)].
+    [M || {M, _} <- code:all_loaded(), declares_gen_mod(M)].
+
+declares_gen_mod(Module) ->
+    try erlang:get_module_info(Module, md5) of
+        Md5 ->
+            Key = {declares_gen_mod, Module, Md5},
+            case mongoose_system_metrics_state:get(Key, unknown) of
+                unknown ->
+                    Declares = declares(Module, gen_mod),
+                    mongoose_system_metrics_state:set(Key, Declares),
+                    Declares;
+                Known ->
+                    Known
+            end
+    catch
+        error:badarg -> false  % unloaded meanwhile
+    end.
 
 declares(Module, Behaviour) ->
     try Module:module_info(attributes) of
