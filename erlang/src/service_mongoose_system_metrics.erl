@@ -77,11 +77,9 @@ stop() ->
 %% of starting another.
 -spec report_now() -> {ok, report()} | {error, term()}.
 report_now() ->
-    try gen_server:call(?MODULE, report_now, ?CALL_TIMEOUT) of
-        %% The cycle's message held a summary; the whole report is read here, by the
-        %% caller, so that a large one is never copied from process to process.
-        {ok, _Summary} -> last_report();
-        Error -> Error
+    try
+        %% The report's events are one binary: passing it on copies no more than a reference.
+        gen_server:call(?MODULE, report_now, ?CALL_TIMEOUT)
     catch
         exit:{noproc, _} -> {error, not_running};
         exit:{timeout, _} -> {error, timeout};

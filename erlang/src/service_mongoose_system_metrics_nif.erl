@@ -7,13 +7,20 @@
 %% inside the core); `start/1' installs one, or validates and installs a start argument;
 %% `report_now/1' returns
 %% `{ok, Ref}' at once and later sends the caller
-%% `{mongoose_system_metrics_report, Ref, {ok, Summary, FileResult} | {error, Why}}',
-%% where `Summary' is the report without its events (counted in `event_count'), which
-%% `last_report/0' then gives whole.
+%% `{mongoose_system_metrics_report, Ref, {ok, Report, FileResult} | {error, Why}}',
+%% where `Report' is what `last_report/0' then gives: its events are one binary of JSON
+%% text.
 -module(service_mongoose_system_metrics_nif).
 
 -export([configure/1, start/1, stop/0, report_now/1, preview/1, validate/1, last_report/0,
          identity/0, follow/1, baseline/0, ping/0]).
+-export([report_now_inline/1, report_now_dirty/1, decodes_inline/1]).
+
+%% Facts of at most this many terms (map entries, list cells, atoms, numbers; a binary
+%% counts one per 64 bytes) are decoded on the caller's scheduler, in well under 100 µs;
+%% larger ones on a dirty scheduler, whose wake-up and spinning cost more than a small
+%% decode.
+-define(INLINE_TERMS, 1000).
 
 -on_load(load/0).
 
@@ -69,10 +76,55 @@ stop() ->
     erlang:nif_error(nif_not_loaded).
 
 %% Bad facts are left out and named: {ok, Ref, [{Fact, Why}]}.
--spec report_now(map()) -> {ok, reference()} | {ok, reference(), [{atom() | binary(), binary()}]}
-                         | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
-report_now(_Facts) ->
+-spec report_now(term()) -> {ok, reference()} | {ok, reference(), [{atom() | binary(), binary()}]}
+                          | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+report_now(Facts) ->
+    case decodes_inline(Facts) of
+        true -> report_now_inline(Facts);
+        false -> report_now_dirty(Facts)
+    end.
+
+%% Whether report_now/1 decodes these facts on the caller's scheduler.
+-spec decodes_inline(term()) -> boolean().
+decodes_inline(Facts) ->
+    terms_left(Facts, ?INLINE_TERMS) >= 0.
+
+-spec report_now_inline(term()) -> {ok, reference()} | {ok, reference(), [{atom() | binary(), binary()}]}
+                                 | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+report_now_inline(_Facts) ->
     erlang:nif_error(nif_not_loaded).
+
+-spec report_now_dirty(term()) -> {ok, reference()} | {ok, reference(), [{atom() | binary(), binary()}]}
+                                | {error, facts_error() | not_started | {runtime_unavailable, binary()}}.
+report_now_dirty(_Facts) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% Budget less the terms of Term, counted only until the budget runs out: a large
+%% deployment's facts cost no more to look at than small ones.
+terms_left(_Term, Budget) when Budget < 0 ->
+    Budget;
+terms_left(Map, Budget) when is_map(Map) ->
+    map_terms_left(maps:next(maps:iterator(Map)), Budget - 1);
+terms_left([Head | Tail], Budget) ->
+    terms_left(Tail, terms_left(Head, Budget - 1));
+terms_left(Tuple, Budget) when is_tuple(Tuple) ->
+    tuple_terms_left(Tuple, 1, Budget - 1);
+terms_left(Binary, Budget) when is_binary(Binary) ->
+    Budget - 1 - byte_size(Binary) div 64;
+terms_left(_Other, Budget) ->
+    Budget - 1.
+
+tuple_terms_left(Tuple, Index, Budget) when Budget < 0; Index > tuple_size(Tuple) ->
+    Budget;
+tuple_terms_left(Tuple, Index, Budget) ->
+    tuple_terms_left(Tuple, Index + 1, terms_left(element(Index, Tuple), Budget)).
+
+map_terms_left(_Next, Budget) when Budget < 0 ->
+    Budget;
+map_terms_left(none, Budget) ->
+    Budget;
+map_terms_left({Key, Value, Iterator}, Budget) ->
+    map_terms_left(maps:next(Iterator), terms_left(Value, terms_left(Key, Budget))).
 
 -spec preview(map()) -> {ok, report()} | {error, facts_error() | not_started}.
 preview(_Facts) ->

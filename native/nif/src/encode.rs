@@ -1,11 +1,12 @@
 //! Core results -> Erlang terms. Reports travel as JSON values and become maps with
 //! binary keys, so the Erlang map mirrors the report file by construction.
 
+use std::sync::Arc;
+
 use mongoose_system_metrics_core::config::ServiceConfig;
 use mongoose_system_metrics_core::facts::FactsError;
 use mongoose_system_metrics_core::options::OptionsError;
-use mongoose_system_metrics_core::report::{Kept, Report};
-use mongoose_system_metrics_core::reporter::Cycle;
+use mongoose_system_metrics_core::report::Kept;
 use mongoose_system_metrics_core::value::Value;
 use rustler::types::atom::Atom;
 use rustler::{Encoder, Env, NewBinary, Term};
@@ -34,17 +35,10 @@ pub fn json<'a>(env: Env<'a>, value: &serde_json::Value) -> Term<'a> {
     }
 }
 
-/// A report without its events and planned requests, which it counts instead: what a
-/// cycle's message carries. A message built off the schedulers lands in its receiver as
-/// many small heap fragments, so a large deployment's whole report would cost the
-/// receiver's scheduler far more than the call itself; `last_report/0` gives the whole
-/// report, its events as one binary.
-fn summary<'a>(env: Env<'a>, report: &Report) -> Term<'a> {
-    json(env, &report.summary_json())
-}
-
 /// A kept report as a map with binary keys: the summary's fields, with `events` (and a
-/// preview's `requests`) as one binary of JSON text each.
+/// preview's `requests`) as one binary of JSON text each. A term per event would reach a
+/// message's receiver as many small heap fragments, costing its scheduler far more than
+/// the one reference-counted binary does.
 pub fn report<'a>(env: Env<'a>, report: &Kept) -> Term<'a> {
     let mut keys = Vec::new();
     let mut values = Vec::new();
@@ -70,18 +64,18 @@ fn binary<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
     NewBinary::from_slice(env, bytes).into()
 }
 
-/// `{ok, Summary, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
-/// cycle sends.
-pub fn cycle<'a>(env: Env<'a>, cycle: &Cycle) -> Term<'a> {
+/// `{ok, Report, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
+/// cycle sends, from the report as kept and what became of its files.
+pub fn cycle<'a>(env: Env<'a>, cycle: &Result<(Arc<Kept>, Option<String>), String>) -> Term<'a> {
     match cycle {
-        Cycle::Done { report: r, file_error } => {
+        Ok((kept, file_error)) => {
             let file = match file_error {
                 None => atoms::ok().encode(env),
                 Some(why) => (atoms::error(), why.as_str()).encode(env),
             };
-            (atoms::ok(), summary(env, r), file).encode(env)
+            (atoms::ok(), report(env, kept), file).encode(env)
         }
-        Cycle::Failed(why) => (atoms::error(), why.as_str()).encode(env),
+        Err(why) => (atoms::error(), why.as_str()).encode(env),
     }
 }
 

@@ -3,9 +3,9 @@
 //! `configure/1` validates options into an opaque configuration, so the API secret never
 //! travels as an Erlang term after that; `start/1` installs one (on a dirty I/O
 //! scheduler: it reads the client id file, unless the host gave its cluster id);
-//! `report_now/1`,
-//! `preview/1` and `last_report/0` on dirty CPU schedulers, since facts and reports grow
-//! with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
+//! `report_now/1`
+//! (unless its facts are small), `preview/1` and `last_report/0` on dirty CPU schedulers,
+//! since facts and reports grow with the deployment. `report_now/1` returns a reference at once; the cycle runs on the
 //! core's runtime and its result arrives as
 //! `{mongoose_system_metrics_report, Ref, Result}`; `validate/1` likewise, with
 //! `{mongoose_system_metrics_validation, Ref, Result}`.
@@ -111,9 +111,21 @@ fn stop() -> rustler::Atom {
 }
 
 /// Starts a cycle with these facts; `{ok, Ref}` at once, the result later as a message.
-/// Bad facts are left out, and named: `{ok, Ref, [{Fact, Why}]}`.
+/// Bad facts are left out, and named: `{ok, Ref, [{Fact, Why}]}`. A large deployment's
+/// facts take tens of milliseconds to decode, so this runs on a dirty scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
+fn report_now_dirty<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
+    start_cycle(env, facts)
+}
+
+/// [`report_now_dirty`] on the caller's scheduler, for facts the Erlang side found small
+/// enough to decode in a few microseconds: waking a dirty scheduler would cost more.
+#[rustler::nif]
+fn report_now_inline<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
+    start_cycle(env, facts)
+}
+
+fn start_cycle<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     let (facts, dropped) = match facts::parse_lenient(&decode::value(facts)) {
         Ok(parsed) => parsed,
         Err(e) => return encode::facts_error(env, &e),
@@ -130,9 +142,14 @@ fn report_now<'a>(env: Env<'a>, facts: Term<'a>) -> Term<'a> {
     let message_env = OwnedEnv::new();
     let saved_reference = message_env.save(reference);
     let spawned = reporter.spawn_cycle(facts, move |cycle| {
-        if let Cycle::Done { report, .. } = &cycle {
-            *lock(&LAST_REPORT) = Some(Arc::new(report.kept()));
-        }
+        let cycle = match cycle {
+            Cycle::Done { report, file_error } => {
+                let kept = Arc::new(report.kept());
+                *lock(&LAST_REPORT) = Some(Arc::clone(&kept));
+                Ok((kept, file_error))
+            }
+            Cycle::Failed(why) => Err(why),
+        };
         let mut message_env = message_env;
         // The caller may be gone (the service stopped); nothing to do then.
         let _ = message_env.send_and_clear(&pid, |e| {
