@@ -2,18 +2,20 @@
 //! as few requests as Google's limits allow (25 events, a body under 130 kB; see
 //! [`crate::limits::GA4`]).
 
-use crate::events::Event;
+use serde_json::value::RawValue;
+
 use crate::limits::GA4;
 
-/// The request bodies that carry `events`, in order; none when there are no events.
-pub fn request_bodies(client_id: &str, events: &[Event]) -> Vec<Vec<u8>> {
+/// The request bodies that carry the events (each as encoded, see
+/// [`crate::encoded::EncodedEvents`]), in order; none when there are no events.
+pub fn request_bodies(client_id: &str, events: &[Box<RawValue>]) -> Vec<Vec<u8>> {
     let prefix = format!(r#"{{"client_id":{},"events":["#, json_string(client_id));
     const SUFFIX: &[u8] = b"]}";
     let mut bodies = Vec::new();
     let mut body = Vec::new();
     let mut count = 0;
     for event in events {
-        let encoded = serde_json::to_vec(event).expect("an event always encodes");
+        let encoded = event.get().as_bytes();
         let full = count == GA4.events_per_request
             || count > 0 && body.len() + 1 + encoded.len() + SUFFIX.len() >= GA4.body_bytes;
         if full {
@@ -26,7 +28,7 @@ pub fn request_bodies(client_id: &str, events: &[Event]) -> Vec<Vec<u8>> {
         } else {
             body.push(b',');
         }
-        body.extend_from_slice(&encoded);
+        body.extend_from_slice(encoded);
         count += 1;
     }
     if count > 0 {
@@ -43,7 +45,8 @@ fn json_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Param;
+    use crate::encoded::EncodedEvents;
+    use crate::events::{Event, Param};
     use std::collections::BTreeMap;
 
     fn event(i: usize, filler: usize) -> Event {
@@ -55,8 +58,8 @@ mod tests {
         Event { name: "host_count".into(), params }
     }
 
-    fn events(n: usize, filler: usize) -> Vec<Event> {
-        (0..n).map(|i| event(i, filler)).collect()
+    fn events(n: usize, filler: usize) -> EncodedEvents {
+        EncodedEvents::new((0..n).map(|i| event(i, filler)).collect())
     }
 
     fn decoded(body: &[u8]) -> serde_json::Value {
@@ -65,7 +68,7 @@ mod tests {
 
     #[test]
     fn a_body_is_plain_ga4_json() {
-        let bodies = request_bodies("c-1", &events(2, 0));
+        let bodies = request_bodies("c-1", events(2, 0).json());
         assert_eq!(bodies.len(), 1);
         let expected = serde_json::json!({
             "client_id": "c-1",
@@ -88,7 +91,7 @@ mod tests {
             (50, vec![25, 25]),
             (51, vec![25, 25, 1]),
         ] {
-            let bodies = request_bodies("c", &events(n, 0));
+            let bodies = request_bodies("c", events(n, 0).json());
             let got: Vec<usize> =
                 bodies.iter().map(|b| decoded(b)["events"].as_array().unwrap().len()).collect();
             assert_eq!(got, sizes, "{n} events");
@@ -97,7 +100,7 @@ mod tests {
 
     #[test]
     fn events_keep_their_order_across_chunks() {
-        let bodies = request_bodies("c", &events(60, 0));
+        let bodies = request_bodies("c", events(60, 0).json());
         let values: Vec<u64> = bodies
             .iter()
             .flat_map(|b| decoded(b)["events"].as_array().unwrap().clone())
@@ -109,7 +112,7 @@ mod tests {
     #[test]
     fn bodies_stay_under_130_kb() {
         // 20 events of about 10 kB each: 25 would not fit in one body.
-        let bodies = request_bodies("c", &events(20, 10_000));
+        let bodies = request_bodies("c", events(20, 10_000).json());
         assert!(bodies.len() > 1);
         assert!(bodies.iter().all(|b| b.len() < GA4.body_bytes));
         let total: usize = bodies.iter().map(|b| decoded(b)["events"].as_array().unwrap().len()).sum();
@@ -118,7 +121,7 @@ mod tests {
 
     #[test]
     fn client_id_is_escaped() {
-        let bodies = request_bodies("a\"b", &events(1, 0));
+        let bodies = request_bodies("a\"b", events(1, 0).json());
         assert_eq!(decoded(&bodies[0])["client_id"], "a\"b");
     }
 }

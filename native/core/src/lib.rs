@@ -15,6 +15,7 @@ pub mod client_id;
 pub mod config;
 pub mod delivery;
 pub mod destination;
+pub mod encoded;
 pub mod events;
 pub mod facts;
 pub mod ga4;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::events::Event;
+use crate::encoded::EncodedEvents;
 use crate::limits::Adjustment;
 
 /// Version of the report's layout; bumped whenever a field is added or changed.
@@ -28,7 +28,7 @@ pub struct Report {
     /// `on` (sent) or `local` (built and kept here only).
     pub mode: &'static str,
     /// The events, in the order sent.
-    pub events: Vec<Event>,
+    pub events: EncodedEvents,
     /// What was changed or left out to fit Google's limits.
     pub adjustments: Vec<Adjustment>,
     /// What happened at each destination.
@@ -161,7 +161,7 @@ impl Report {
     /// A report built now.
     pub fn new(
         client_id: &str,
-        events: Vec<Event>,
+        events: impl Into<EncodedEvents>,
         adjustments: Vec<Adjustment>,
         destinations: Vec<Outcome>,
     ) -> Report {
@@ -170,7 +170,7 @@ impl Report {
             generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             client_id: client_id.to_owned(),
             mode: "on",
-            events,
+            events: events.into(),
             adjustments,
             destinations,
             requests: None,
@@ -215,7 +215,7 @@ impl Report {
     pub fn kept(&self) -> Kept {
         Kept {
             summary: self.summary_json(),
-            events_json: serde_json::to_vec(&self.events).expect("events always encode"),
+            events_json: self.events.array_text(),
             requests_json: self
                 .requests
                 .as_ref()
@@ -234,6 +234,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Event;
     use crate::events::Param;
 
     fn sample() -> Report {

@@ -15,7 +15,8 @@ use tokio::task::AbortHandle;
 use crate::client_id::{self, Identity};
 use crate::config::{Fault, ServiceConfig};
 use crate::delivery::{self, Policy, Transport, Validation};
-use crate::events::{self, Event, StanzaBaseline};
+use crate::encoded::EncodedEvents;
+use crate::events::{self, StanzaBaseline};
 use crate::facts::Facts;
 use crate::limits::{self, Adjustment};
 use crate::mode::Mode;
@@ -234,14 +235,14 @@ where
 }
 
 /// The events of a report as they will be sent: a cluster's facts merged, events built,
-/// then fitted to Google's limits. Also the stanza totals they count from.
+/// fitted to Google's limits and encoded. Also the stanza totals they count from.
 fn sendable_events(
     facts: Facts,
     previous: &StanzaBaseline,
-) -> (Vec<Event>, Vec<Adjustment>, Vec<(String, events::StanzaTotals)>) {
+) -> (EncodedEvents, Vec<Adjustment>, Vec<(String, events::StanzaTotals)>) {
     let facts = aggregate::merge(facts);
     let (events, adjustments) = limits::enforce(events::build(&facts, previous));
-    (events, adjustments, facts.stanza_by_node)
+    (EncodedEvents::new(events), adjustments, facts.stanza_by_node)
 }
 
 async fn run_cycle(

@@ -6,6 +6,7 @@
 use mongoose_system_metrics_core::aggregate;
 use mongoose_system_metrics_core::config::from_start_argument;
 use mongoose_system_metrics_core::delivery;
+use mongoose_system_metrics_core::encoded::EncodedEvents;
 use mongoose_system_metrics_core::events::{self, StanzaBaseline};
 use mongoose_system_metrics_core::facts;
 use mongoose_system_metrics_core::ga4;
@@ -97,8 +98,8 @@ proptest! {
     fn no_private_value_leaves_the_node((facts_value, tokens) in private_facts(), secret in token()) {
         let facts = facts::parse(&facts_value).expect("well-formed facts");
         let facts = aggregate::merge(facts);
-        let built = events::build(&facts, &StanzaBaseline::new());
-        let bodies = ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", &built);
+        let built = EncodedEvents::new(events::build(&facts, &StanzaBaseline::new()));
+        let bodies = ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", built.json());
         let tracking = Value::Map(vec![pair("id", Value::binary("G-PROPERTY1")), pair("secret", Value::binary(&secret))]);
         let argument = Value::Map(vec![pair("options", Value::Map(vec![pair("tracking_id", tracking)]))]);
         let config = from_start_argument(&argument, Path::new("/srv")).expect("valid options");

@@ -24,7 +24,7 @@ use url::Url;
 pub use policy::Policy;
 
 use crate::destination::{Destination, Secret};
-use crate::events::Event;
+use crate::encoded::EncodedEvents;
 use crate::report::{Delivery, Outcome, PlannedRequest};
 use crate::{ga4, options, ua};
 use retry::{Attempt, Decision};
@@ -104,14 +104,14 @@ fn payloads(
     base: &Url,
     destination: &Destination,
     client_id: &str,
-    events: &[Event],
+    events: &EncodedEvents,
     path: &str,
 ) -> Payloads {
     match destination {
         Destination::Ga4 { measurement_id, secret } => Payloads {
             url: ga4_url(base, path, measurement_id, secret),
             content_type: "application/json",
-            bodies: ga4::request_bodies(client_id, events),
+            bodies: ga4::request_bodies(client_id, events.json()),
         },
         Destination::UniversalAnalytics { tracking_id } => {
             // Values are at most 100 characters by now, so no hit comes near 8 KB.
@@ -126,7 +126,7 @@ fn payloads(
 pub fn planned(
     destinations: &[Destination],
     client_id: &str,
-    events: &[Event],
+    events: &EncodedEvents,
 ) -> (Vec<Outcome>, Vec<PlannedRequest>) {
     let base = Url::parse(options::DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses");
     let mut requests = Vec::new();
@@ -160,7 +160,7 @@ pub async fn deliver(
     transport: &Transport,
     destinations: &[Destination],
     client_id: &str,
-    events: &[Event],
+    events: &EncodedEvents,
 ) -> Vec<Outcome> {
     let (endpoint, policy) = (&transport.endpoint, transport.policy);
     let client = match transport.client().await {
@@ -232,7 +232,7 @@ pub async fn validate(
     transport: &Transport,
     destinations: &[Destination],
     client_id: &str,
-    events: &[Event],
+    events: &EncodedEvents,
 ) -> Vec<Validation> {
     let (endpoint, policy) = (&transport.endpoint, transport.policy);
     let client = transport.client().await;
@@ -474,18 +474,20 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Param;
+    use crate::events::{Event, Param};
     use crate::value::Value;
     use ga4_collector::{Collector, Mode};
     use std::time::Duration;
 
-    fn events(n: u64) -> Vec<Event> {
-        (0..n)
-            .map(|i| Event {
-                name: "host_count".into(),
-                params: [("value".into(), Param::Int(i))].into_iter().collect(),
-            })
-            .collect()
+    fn events(n: u64) -> EncodedEvents {
+        EncodedEvents::new(
+            (0..n)
+                .map(|i| Event {
+                    name: "host_count".into(),
+                    params: [("value".into(), Param::Int(i))].into_iter().collect(),
+                })
+                .collect(),
+        )
     }
 
     fn ga4(id: &str, secret: &str) -> Destination {
@@ -979,7 +981,7 @@ mod tests {
             &via(at(&collector.url()), quick()),
             &[ga4("G-1", "s"), ua("UA-1-1")],
             "cid",
-            &[bad],
+            &EncodedEvents::new(vec![bad]),
         ));
         assert_eq!(results.len(), 1, "only GA4 destinations are validated");
         assert_eq!(results[0].id, "G-1");
