@@ -9,7 +9,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::events::{Event, Param};
+use crate::events::{Event, Param, Text};
 
 /// The limits of one GA4 request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,15 +108,24 @@ pub struct Adjustment {
 pub fn enforce(events: Vec<Event>) -> (Vec<Event>, Vec<Adjustment>) {
     let mut adjustments = Vec::new();
     let mut kept = Vec::with_capacity(events.len());
+    // Events come in runs of one shape (a module's event on each host type): the names of
+    // a shape found valid are not checked again.
+    let mut valid_shape: Option<(Text, Vec<Text>)> = None;
     for mut event in events {
-        if let Some(reason) = invalid_event(&event) {
-            adjustments.push(Adjustment {
-                event: safe_name(&event.name),
-                param: None,
-                action: "left_out",
-                reason,
-            });
-            continue;
+        let known = valid_shape
+            .as_ref()
+            .is_some_and(|(name, keys)| *name == event.name && keys.iter().eq(event.params.keys()));
+        if !known {
+            if let Some(reason) = invalid_event(&event) {
+                adjustments.push(Adjustment {
+                    event: safe_name(&event.name),
+                    param: None,
+                    action: "left_out",
+                    reason,
+                });
+                continue;
+            }
+            valid_shape = Some((event.name.clone(), event.params.keys().cloned().collect()));
         }
         for (name, value) in event.params.iter_mut() {
             if let Param::Str(text) = value {
@@ -202,6 +211,17 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned().into(), v.clone()))
                 .collect::<BTreeMap<_, _>>(),
         }
+    }
+
+    #[test]
+    fn a_bad_event_between_runs_of_good_ones_is_still_left_out() {
+        let good = event("module_with_opt", &[("module", Param::from("mod_vcard"))]);
+        let reserved = event("page_view", &[("module", Param::from("mod_vcard"))]);
+        let bad_param = event("module_with_opt", &[("firebase_x", Param::from("mod_vcard"))]);
+        let events = vec![good.clone(), good.clone(), reserved, good.clone(), bad_param, good.clone()];
+        let (kept, adjustments) = enforce(events);
+        assert_eq!(kept, vec![good.clone(), good.clone(), good.clone(), good]);
+        assert_eq!(adjustments.iter().map(|a| a.action).collect::<Vec<_>>(), ["left_out", "left_out"]);
     }
 
     #[test]
