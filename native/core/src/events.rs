@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::facts::{Facts, Listener};
 use crate::known;
+pub use crate::params::Params;
 use crate::value::Value;
 
 /// A name or value of an event: nearly always one of the fixed names of this crate,
@@ -50,7 +51,7 @@ pub struct Event {
     /// The event name, e.g. `cluster`.
     pub name: Text,
     /// The parameters.
-    pub params: BTreeMap<Text, Param>,
+    pub params: Params,
 }
 
 impl Event {
@@ -224,7 +225,7 @@ fn options<'a>(opts: &'a Value, key: &'a str) -> impl Iterator<Item = &'a Value>
 }
 
 fn cluster(facts: &Facts) -> Option<Event> {
-    let mut params = BTreeMap::new();
+    let mut params = Params::default();
     if let Some(ms) = facts.uptime_ms {
         params.insert(Cow::Borrowed("uptime"), format_uptime(ms).into());
     }
@@ -581,7 +582,7 @@ mod tests {
         let pools = ["rdbms", "http", "rdbms", "my_pool_type"].map(String::from).to_vec();
         let events = build(&Facts { outgoing_pools: Some(pools), ..Facts::default() });
         let values: Vec<_> = events.iter().map(|e| e.params.clone()).collect();
-        let value = |v: &'static str| BTreeMap::from([(Cow::Borrowed("value"), Param::from(v))]);
+        let value = |v: &'static str| Params::from_iter([(Cow::Borrowed("value"), Param::from(v))]);
         assert_eq!(values, [value("rdbms"), value("http"), value("rdbms"), value("other")]);
     }
 

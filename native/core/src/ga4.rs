@@ -46,11 +46,10 @@ fn json_string(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::encoded::EncodedEvents;
-    use crate::events::{Event, Param};
-    use std::collections::BTreeMap;
+    use crate::events::{Event, Param, Params};
 
     fn event(i: usize, filler: usize) -> Event {
-        let mut params = BTreeMap::new();
+        let mut params = Params::default();
         params.insert("value".into(), Param::Int(i as u64));
         if filler > 0 {
             params.insert("filler".into(), Param::from("x".repeat(filler)));

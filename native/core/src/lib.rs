@@ -23,6 +23,7 @@ pub mod known;
 pub mod limits;
 pub mod mode;
 pub mod options;
+pub mod params;
 pub mod report;
 pub mod reporter;
 pub mod runtime;

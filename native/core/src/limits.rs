@@ -200,16 +200,12 @@ pub fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Text;
-    use std::collections::BTreeMap;
+    use crate::events::{Params, Text};
 
     fn event(name: &str, params: &[(&str, Param)]) -> Event {
         Event {
             name: name.to_owned().into(),
-            params: params
-                .iter()
-                .map(|(k, v)| ((*k).to_owned().into(), v.clone()))
-                .collect::<BTreeMap<_, _>>(),
+            params: params.iter().map(|(k, v)| ((*k).to_owned().into(), v.clone())).collect::<Params>(),
         }
     }
 
