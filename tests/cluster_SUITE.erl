@@ -59,7 +59,7 @@ start_node(Config, I) ->
     {Peer, Node}.
 
 client_id(Peer) ->
-    {ok, #{<<"client_id">> := Id}} = peer:call(Peer, service_mongoose_system_metrics_nif, identity, []),
+    #{client_id := Id} = peer:call(Peer, ?SERVICE, status, []),
     Id.
 
 requests(Config) ->

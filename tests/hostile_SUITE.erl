@@ -196,18 +196,26 @@ a_period_below_a_minute_is_refused(Config) ->
 %% the service or changes what it reports; each kind is logged once.
 forged_cluster_messages_are_ignored(Config) ->
     Pid = start(Config),
-    Forged = [{cluster_reported, #{at => now, node => self(), identity => 1, stanza_totals => []}},
-              {cluster_reported, #{at => 1, node => 'x@y', identity => #{client_id => 7}, stanza_totals => #{}}},
+    #{client_id := ClientId} = ?SERVICE:status(),
+    Forged = [{cluster_reported, now, self(), #{}},
+              {cluster_reported, 1, 'x@y', #{identity => #{client_id => 7}}},
               {cluster_reported, not_a_map},
               {cluster_reported},
               <<"garbage">>,
               {please, crash}],
-    [gen_server:cast(?SERVICE, F) || F <- Forged ++ Forged],
-    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = ?SERVICE:report_now(),
+    %% The right shape from this very node, with a hand-over the core refuses.
+    Refused = [{cluster_reported, 1, node(), #{identity => #{client_id => <<"not-a-uuid">>, created_ms => 1}}},
+               {cluster_reported, 1, node(), #{stanza_totals => [a | b]}}],
+    [gen_server:cast(?SERVICE, F) || F <- Forged ++ Forged ++ Refused],
+    {ok, #{<<"client_id">> := ClientId, <<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} =
+        ?SERVICE:report_now(),
     ?assertEqual(Pid, whereis(?SERVICE)),
+    Logged = msm_log_capture:collected(),
     %% One line per kind of message, however often it came.
     ?assertEqual(lists:sort([cluster_reported, other, please]),
-                 lists:sort([K || #{message := K} <- logged(system_metrics_message_ignored)])).
+                 lists:sort([K || {_, #{what := system_metrics_message_ignored, message := K}} <- Logged])),
+    ?assertMatch([{invalid_hand_over, _}, {invalid_hand_over, _}],
+                 lists:sort([R || {_, #{what := system_metrics_hand_over_refused, reason := R}} <- Logged])).
 
 %% Its supervisor killed, the service comes back by itself with its configuration.
 a_killed_supervisor_brings_the_service_back(Config) ->

@@ -478,8 +478,8 @@ the_node_runs_the_installed_module(Config) ->
     ?assertEqual(filename:join([Dest, "ebin", atom_to_list(?SERVICE) ++ ".beam"]),
                  msm_release:rpc(Root, code, which, [?SERVICE])),
     ?assertEqual(filename:join(Dest, "priv"), msm_release:rpc(Root, code, priv_dir, [mongoose_system_metrics])),
-    ?assertEqual({module, service_mongoose_system_metrics_nif},
-                 msm_release:rpc(Root, code, ensure_loaded, [service_mongoose_system_metrics_nif])).
+    ?assertEqual({module, mongoose_system_metrics_nif},
+                 msm_release:rpc(Root, code, ensure_loaded, [mongoose_system_metrics_nif])).
 
 %% The command reaches the node by --node and the cookie of a file, as built and as
 %% installed; the cookie is never taken from the command line. Only

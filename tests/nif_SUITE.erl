@@ -1,16 +1,21 @@
-%% @doc The NIF API called directly with hand-made facts, against the local collector:
-%% validation, the asynchronous cycle and its message, chunking, files and failures.
+%% @doc The core's typed API (`mongoose_system_metrics_core') called directly with
+%% hand-made facts, against the local collector: validation, the asynchronous cycle and its
+%% message, the hand-over, chunking, files and failures; and the bare NIFs under hostile
+%% terms.
 -module(nif_SUITE).
 -compile([export_all, nowarn_export_all]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--define(NIF, service_mongoose_system_metrics_nif).
+-define(CORE, mongoose_system_metrics_core).
+-define(NIF, mongoose_system_metrics_nif).
+-define(UUID, <<"6c4b2a9e-3f1d-4e8a-9b7c-2d5e8f1a3b6c">>).
 
 all() ->
     [configure_keeps_the_secret_inside_the_core,
      report_now_answers_at_once_and_sends_the_result_later,
+     an_elected_identity_is_sent_taken_on_and_handed_over,
      small_facts_are_decoded_inline_and_large_ones_on_a_dirty_scheduler,
      chunks_hold_at_most_25_events,
      every_destination_gets_every_chunk,
@@ -39,7 +44,7 @@ init_per_testcase(_Case, Config) ->
     [{collector, Collector}, {dir, msm_test:fresh_dir(Config, "nif")} | Config].
 
 end_per_testcase(_Case, Config) ->
-    ?NIF:stop(),
+    ?CORE:stop(),
     ga4_collector_port:stop(?config(collector, Config)).
 
 start(Config) ->
@@ -47,8 +52,15 @@ start(Config) ->
 
 start(Config, Extra) ->
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), Extra),
-    {ok, Started} = ?NIF:start(#{options => Options, delivery => msm_test:fast_delivery()}),
+    {ok, Started} = install(#{options => Options, delivery => msm_test:fast_delivery()}),
     Started.
+
+%% A start argument validated and installed.
+install(Argument) ->
+    case ?CORE:configure_argument(Argument) of
+        {ok, Configuration, _} -> ?CORE:start(Configuration);
+        Error -> Error
+    end.
 
 %% Facts of a node with N host types, each running mod_vcard on rdbms.
 facts(HostTypes) ->
@@ -59,17 +71,17 @@ facts(HostTypes) ->
 
 %% A cycle's result, with the whole report its summary stands for.
 cycle(Facts) ->
-    {ok, Ref} = ?NIF:report_now(Facts),
+    {ok, Ref, []} = ?CORE:report_now(Facts, undefined),
     receive
-        {mongoose_system_metrics_report, Ref, Result} -> whole(Result)
+        {mongoose_system_metrics_reply, Ref, Result} -> whole(Result)
     after 20000 ->
         error(no_cycle_result)
     end.
 
 %% The message holds the report that last_report/0 then gives, its events as one binary of
 %% JSON text.
-whole({ok, Report, FileResult}) ->
-    ?assertEqual({ok, Report}, ?NIF:last_report()),
+whole({ok, Report, FileResult, #{identity := _, stanza_totals := #{}}}) ->
+    ?assertEqual({ok, Report}, ?CORE:last_report()),
     ?assert(is_binary(maps:get(<<"events">>, Report))),
     #{<<"events">> := Events} = Decoded = msm_test:decoded(Report),
     ?assertEqual(length(Events), maps:get(<<"event_count">>, Report)),
@@ -82,21 +94,21 @@ decoded(Other) -> Other.
 
 configure_keeps_the_secret_inside_the_core(Config) ->
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
-    {ok, Configuration, Started} = ?NIF:configure(#{options => Options}),
+    {ok, Configuration, Started} = ?CORE:configure_argument(#{options => Options}),
     ?assertMatch(#{mode := on, notice := false, client_id := null, destinations := [<<"G-OPERATOR1">>]}, Started),
     ?assertNot(msm_test:contains(term_to_binary({Configuration, Started}), "operator-secret-123")),
     ?assertNot(filelib:is_file(filename:join(?config(dir, Config), "system_metrics_client_id"))),
-    ?assertEqual({error, not_started}, ?NIF:report_now(#{})),
-    {ok, #{client_id := ClientId}} = ?NIF:start(Configuration),
+    ?assertEqual({error, not_started}, ?CORE:report_now(#{}, undefined)),
+    {ok, #{client_id := ClientId}} = ?CORE:start(Configuration),
     ?assert(msm_test:is_uuid_v4(ClientId)),
     {ok, #{<<"client_id">> := ClientId}, ok} = cycle(#{node_count => 1}).
 
 report_now_answers_at_once_and_sends_the_result_later(Config) ->
     #{mode := on, client_id := ClientId} = start(Config),
-    {ok, Ref} = ?NIF:report_now(facts(2)),
+    {ok, Ref, []} = ?CORE:report_now(facts(2), undefined),
     ?assert(is_reference(Ref)),
     receive
-        {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+        {mongoose_system_metrics_reply, Ref, {ok, _, ok, _} = Result} ->
             {ok, Report, ok} = whole(Result),
             #{<<"client_id">> := ClientId, <<"schema_version">> := 4, <<"mode">> := <<"on">>, <<"events">> := Events,
               <<"destinations">> := [#{<<"id">> := <<"G-OPERATOR1">>, <<"result">> := <<"delivered">>}]} = Report,
@@ -109,20 +121,44 @@ report_now_answers_at_once_and_sends_the_result_later(Config) ->
         error(no_message)
     end.
 
+%% The identity elected for the cluster goes out with the report, is this node's from
+%% then on (kept beside the report file), and is handed over with each node's totals.
+an_elected_identity_is_sent_taken_on_and_handed_over(Config) ->
+    #{client_id := Own, report_file := File} = start(Config),
+    Elected = #{client_id => ?UUID, created_ms => 1},
+    {ok, Ref, []} = ?CORE:report_now((facts(1))#{node => <<"a@h">>, stanza_counts => #{xmppIqSent => 5}}, Elected),
+    {ok, #{<<"client_id">> := Sent}, ok, HandOver} = ?CORE:await(Ref, 20000),
+    ?assertNotEqual(Own, ?UUID),
+    ?assertEqual(?UUID, Sent),
+    ?assertEqual(#{identity => Elected, stanza_totals => #{<<"a@h">> => #{<<"xmppIqSent">> => 5}}}, HandOver),
+    {ok, IdFile} = file:read_file(filename:join(filename:dirname(File), "system_metrics_client_id")),
+    ?assertMatch([?UUID | _], binary:split(IdFile, <<"\n">>)),
+    %% A node that follows the hand-over sends with it too, and counts from its totals.
+    ?CORE:stop(),
+    #{client_id := Restarted} = start(Config),
+    ?assertEqual(?UUID, Restarted),
+    ok = ?CORE:follow(HandOver#{identity := #{client_id => Own, created_ms => 0}}),
+    {ok, Ref2, []} = ?CORE:report_now((facts(1))#{node => <<"a@h">>, stanza_counts => #{xmppIqSent => 8}}, undefined),
+    {ok, Report, ok, _} = ?CORE:await(Ref2, 20000),
+    #{<<"client_id">> := Own, <<"events">> := Events} = msm_test:decoded(Report),
+    ?assertEqual([{8, 3}], [{T, I} || #{<<"name">> := <<"xmpp_stanza_count">>,
+                                         <<"params">> := #{<<"stanza_type">> := <<"xmppIqSent">>,
+                                                           <<"total">> := T, <<"increment">> := I}} <- Events]).
+
 small_facts_are_decoded_inline_and_large_ones_on_a_dirty_scheduler(Config) ->
     start(Config),
-    ?assert(?NIF:decodes_inline(facts(30))),
+    ?assert(?CORE:decodes_inline(facts(30))),
     %% A long text counts by its size, a large deployment by its host types.
-    ?assertNot(?NIF:decodes_inline((facts(1))#{version => binary:copy(<<"6">>, 100000)})),
-    ?assertNot(?NIF:decodes_inline(facts(1000))),
-    ?assertNot(?NIF:decodes_inline(#{cluster => #{members => [facts(300), facts(300)]}})),
+    ?assertNot(?CORE:decodes_inline((facts(1))#{version => binary:copy(<<"6">>, 100000)})),
+    ?assertNot(?CORE:decodes_inline(facts(1000))),
+    ?assertNot(?CORE:decodes_inline(#{cluster => #{members => [facts(300), facts(300)]}})),
     %% Either way, the same report.
-    Events = fun(Start) ->
-                     {ok, Ref} = Start(facts(30)),
-                     receive {mongoose_system_metrics_report, Ref, R} -> {ok, #{<<"events">> := E}, ok} = R, E
+    Events = fun(Run) ->
+                     {ok, Ref} = ?NIF:Run(report, facts(30), undefined),
+                     receive {mongoose_system_metrics_reply, Ref, R} -> {ok, #{<<"events">> := E}, ok, _} = R, E
                      after 20000 -> error(no_cycle) end
              end,
-    ?assertEqual(Events(fun ?NIF:report_now_inline/1), Events(fun ?NIF:report_now_dirty/1)).
+    ?assertEqual(Events(run_inline), Events(run_dirty)).
 
 chunks_hold_at_most_25_events(Config) ->
     start(Config),
@@ -139,7 +175,7 @@ every_destination_gets_every_chunk(Config) ->
     BuiltIn = #{id => <<"G-BUILTIN1">>, secret => <<"builtin-secret-456">>},
     Options = msm_test:options(?config(collector, Config), ?config(dir, Config), #{}),
     {ok, #{destinations := [<<"G-BUILTIN1">>, <<"G-OPERATOR1">>]}} =
-        ?NIF:start(#{options => Options, built_in_tracking_id => BuiltIn, delivery => msm_test:fast_delivery()}),
+        install(#{options => Options, built_in_tracking_id => BuiltIn, delivery => msm_test:fast_delivery()}),
     {ok, #{<<"destinations">> := Outcomes, <<"client_id">> := ClientId}, ok} = cycle(facts(30)),
     ?assertEqual([{<<"G-BUILTIN1">>, <<"delivered">>, 2}, {<<"G-OPERATOR1">>, <<"delivered">>, 2}],
                  [{Id, R, N} || #{<<"id">> := Id, <<"result">> := R, <<"delivered">> := N} <- Outcomes]),
@@ -166,14 +202,14 @@ the_file_holds_the_events_as_sent_and_no_secret(Config) ->
 last_report_is_the_last_finished_cycle(Config) ->
     start(Config),
     {ok, First, ok} = cycle(facts(1)),
-    ?assertEqual({ok, First}, decoded(?NIF:last_report())),
+    ?assertEqual({ok, First}, decoded(?CORE:last_report())),
     {ok, Second, ok} = cycle(facts(3)),
-    ?assertEqual({ok, Second}, decoded(?NIF:last_report())),
+    ?assertEqual({ok, Second}, decoded(?CORE:last_report())),
     ?assertNotEqual(First, Second).
 
 preview_sends_and_writes_nothing(Config) ->
     #{report_file := File} = start(Config),
-    {ok, Preview} = decoded(?NIF:preview(facts(30))),
+    {ok, Preview} = decoded(?CORE:preview(facts(30))),
     [Planned] = maps:get(<<"destinations">>, Preview),
     ?assertMatch(#{<<"id">> := <<"G-OPERATOR1">>, <<"protocol">> := <<"ga4">>, <<"result">> := <<"not_sent">>,
                    <<"requests">> := 2, <<"delivered">> := 0, <<"attempts">> := 0, <<"sha256">> := [_, _]}, Planned),
@@ -185,32 +221,32 @@ preview_sends_and_writes_nothing(Config) ->
     [#{<<"sha256">> := Hashes}] = maps:get(<<"destinations">>, Sent),
     ?assertEqual(maps:get(<<"sha256">>, Planned), Hashes),
     ok = file:delete(File),
-    {ok, _} = ?NIF:preview(facts(30)),
+    {ok, _} = ?CORE:preview(facts(30)),
     timer:sleep(200),
     ?assertNot(filelib:is_file(File)),
     ?assertEqual(2, length(ga4_collector_port:requests(?config(collector, Config)))).
 
 a_bad_start_leaves_the_running_configuration(Config) ->
     #{client_id := ClientId} = start(Config),
-    {error, {invalid_option, periodic_report, _}} = ?NIF:start(#{options => #{periodic_report => 0}}),
+    {error, {invalid_option, periodic_report, _}} = install(#{options => #{periodic_report => 0}}),
     {ok, #{<<"client_id">> := ClientId, <<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} =
         cycle(facts(1)).
 
 bad_facts_are_left_out_and_named(Config) ->
     start(Config),
     %% One odd fact never costs the report: it is left out, named, and the rest is sent.
-    {ok, Ref, Dropped} = ?NIF:report_now(#{uptime_ms => -1, node_count => 2, <<"no_such_fact_xyz">> => 1}),
+    {ok, Ref, Dropped} = ?CORE:report_now(#{uptime_ms => -1, node_count => 2, <<"no_such_fact_xyz">> => 1}, undefined),
     ?assertMatch([{uptime_ms, <<"fact uptime_ms = -1: expected a non-negative integer">>},
                   {<<"no_such_fact_xyz">>, _}], lists:sort(Dropped)),
     receive
-        {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+        {mongoose_system_metrics_reply, Ref, {ok, _, ok, _} = Result} ->
             {ok, #{<<"events">> := Events}, ok} = whole(Result),
             ?assertEqual([#{<<"node_number">> => 2}], [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Events])
     after 20000 -> error(no_cycle_result)
     end,
     %% Facts that are not a map at all are refused.
-    {error, {invalid_fact, facts, _}} = ?NIF:report_now(not_a_map),
-    {error, {invalid_fact, facts, _}} = ?NIF:preview([]).
+    {error, {invalid_fact, facts, _}} = ?CORE:report_now(not_a_map, undefined),
+    {error, {invalid_fact, facts, _}} = ?CORE:preview([]).
 
 odd_module_options_never_lose_the_report(Config) ->
     start(Config),
@@ -246,11 +282,13 @@ a_500_is_an_outcome_not_a_crash(Config) ->
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} = cycle(facts(30)).
 
 calls_before_start_are_refused(_Config) ->
-    ?NIF:stop(),
-    ?assertEqual({error, not_started}, ?NIF:report_now(#{})),
-    ?assertEqual({error, not_started}, ?NIF:preview(#{})),
-    {ok, #{mode := off, client_id := null}} = ?NIF:start(#{options => [no_report]}),
-    ?assertEqual({error, not_started}, ?NIF:report_now(#{})).
+    ?CORE:stop(),
+    ?assertEqual({error, not_started}, ?CORE:report_now(#{}, undefined)),
+    ?assertEqual({error, not_started}, ?CORE:preview(#{})),
+    ?assertEqual({error, not_started}, ?CORE:validate(#{}, undefined)),
+    ?assertEqual({error, not_started}, ?CORE:follow(#{})),
+    {ok, #{mode := off, client_id := null}} = install(#{options => [no_report]}),
+    ?assertEqual({error, not_started}, ?CORE:report_now(#{}, undefined)).
 
 %% Hostile terms: improper lists, deep nesting, pids, references, funs, floats, integers
 %% beyond 64 bits, maps with keys that are not atoms. Each is refused by name; none may
@@ -259,9 +297,9 @@ calls_before_start_are_refused(_Config) ->
 hostile_options_are_refused_by_name(Config) ->
     #{client_id := ClientId} = start(Config),
     [begin
-         Configured = no_panic(fun() -> ?NIF:configure(Argument) end),
-         Started = no_panic(fun() -> ?NIF:start(Argument) end),
-         [refused_as(Expected, Result, Argument) || Result <- [Configured, Started]]
+         refused_as(Expected, no_panic(fun() -> ?CORE:configure_argument(Argument) end), Argument),
+         %% start/1 takes only what configure/1 made.
+         ?assertError(badarg, no_panic(fun() -> ?NIF:start(Argument) end))
      end || {Argument, Expected} <- hostile_starts()],
     %% None of those refusals touched the running configuration.
     {ok, #{<<"client_id">> := ClientId, <<"destinations">> := [#{<<"result">> := <<"delivered">>}]}, ok} =
@@ -273,27 +311,35 @@ hostile_facts_are_left_out_and_named(Config) ->
     [begin
          Facts = maps:merge(Kept, Bad),
          %% report_now/1: the bad fact is named, and the rest of the report goes.
-         {ok, Ref, Dropped} = no_panic(fun() -> ?NIF:report_now(Facts) end),
+         {ok, Ref, Dropped} = no_panic(fun() -> ?CORE:report_now(Facts, undefined) end),
          named(Dropped, Fact, Words, Bad),
          receive
-             {mongoose_system_metrics_report, Ref, {ok, _, ok} = Result} ->
+             {mongoose_system_metrics_reply, Ref, {ok, _, ok, _} = Result} ->
                  {ok, #{<<"events">> := Events}, ok} = whole(Result),
                  ?assertEqual([#{<<"node_number">> => 2}],
                               [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Events])
          after 20000 -> error({no_cycle_result, Fact})
          end,
          %% preview/1 leaves it out the same way.
-         {ok, #{<<"events">> := Previewed}} = decoded(no_panic(fun() -> ?NIF:preview(Facts) end)),
+         {ok, #{<<"events">> := Previewed}} = decoded(no_panic(fun() -> ?CORE:preview(Facts) end)),
          ?assertEqual([#{<<"node_number">> => 2}],
                       [P || #{<<"name">> := <<"cluster">>, <<"params">> := P} <- Previewed])
      end || {Bad, Fact, Words} <- hostile_facts()],
     %% Facts that are no map at all are refused whole, by every call that takes them.
     [begin
-         {error, {invalid_fact, facts, Why}} = no_panic(fun() -> ?NIF:Call(NotFacts) end),
+         {error, {invalid_fact, facts, Why}} = no_panic(fun() -> ?NIF:run_dirty(Job, NotFacts, undefined) end),
          ?assert(msm_test:contains(Why, "facts must be a map, got "))
-     end || Call <- [report_now, preview, validate],
+     end || Job <- [report, preview, validate],
             NotFacts <- [[a | b], nest(1000000, x), self(), 1 bsl 70, 1.5]],
-    ?assertEqual({error, <<"expected a map">>}, no_panic(fun() -> ?NIF:follow([a | b]) end)),
+    %% So are identities and hand-overs that do not hold.
+    [begin
+         {error, {invalid_hand_over, Why}} = no_panic(fun() -> ?CORE:report_now(#{}, Identity) end),
+         ?assert(msm_test:contains(Why, Words), {Identity, Why})
+     end || {Identity, Words} <- hostile_identities()],
+    [begin
+         {error, {invalid_hand_over, Why}} = no_panic(fun() -> ?CORE:follow(HandOver) end),
+         ?assert(msm_test:contains(Why, Words), {HandOver, Why})
+     end || {HandOver, Words} <- hostile_hand_overs()],
     %% Odd module options are still only odd options: the module is reported.
     Odd = #{mod_vcard => [{backend, rdbms} | odd], mod_muc => nest(1000000, x),
             mod_ping => #{backend => 1 bsl 70, self() => make_ref()}},
@@ -306,7 +352,7 @@ hostile_facts_are_left_out_and_named(Config) ->
 %% message and backtrace there even when the caller survives it.
 hostile_terms_leave_no_panic_on_stderr(Config) ->
     Dir = ?config(dir, Config),
-    Paths = [filename:dirname(code:which(M)) || M <- [?NIF, ?MODULE, msm_test]],
+    Paths = [filename:dirname(code:which(M)) || M <- [?CORE, ?MODULE, msm_test]],
     Eval = lists:flatten(io_lib:format("nif_SUITE:hostile_run(~p), halt(0).", [Dir])),
     Args = ["-noshell", "-env", "RUST_BACKTRACE", "1"] ++ lists:append([["-pa", P] || P <- lists:usort(Paths)])
         ++ ["-eval", Eval],
@@ -327,18 +373,22 @@ collect(Port, Acc) ->
 %% Runs in the fresh VM: every hostile call, counting the panics; prints the count.
 hostile_run(Dir) ->
     Local = #{options => #{report => local, report_file => filename:join(Dir, "system_metrics_report.json")}},
-    {ok, _} = ?NIF:start(Local),
+    {ok, _} = install(Local),
+    Jobs = [report, preview, validate, [a | b], self()],
     Calls = [fun() -> ?NIF:configure(Argument) end || {Argument, _} <- hostile_starts()]
         ++ [fun() -> ?NIF:start(Argument) end || {Argument, _} <- hostile_starts()]
-        ++ [fun() -> ?NIF:Call(maps:merge(#{node_count => 2}, Bad)) end
-            || {Bad, _, _} <- hostile_facts(), Call <- [report_now, preview, validate]]
-        ++ [fun() -> ?NIF:Call([a | b]) end || Call <- [report_now, preview, validate, follow]],
+        ++ [fun() -> ?NIF:Run(Job, maps:merge(#{node_count => 2}, Bad), undefined) end
+            || {Bad, _, _} <- hostile_facts(), Job <- Jobs, Run <- [run_inline, run_dirty]]
+        ++ [fun() -> ?NIF:run_dirty(Job, #{}, Identity) end || {Identity, _} <- hostile_identities(), Job <- Jobs]
+        ++ [fun() -> ?NIF:follow(HandOver) end || {HandOver, _} <- hostile_hand_overs()]
+        ++ [fun() -> ?NIF:run_inline(Job, [a | b], [a | b]) end || Job <- Jobs],
     Panics = length([panic || F <- Calls, panicked(F)]),
     io:format("hostile terms: ~b panics in ~b calls~n", [Panics, length(Calls)]),
     ok = ?NIF:stop().
 
+%% badarg is how a NIF refuses a term it does not take at all (a job, a configuration).
 panicked(F) ->
-    try F() of _ -> false catch error:nif_panicked -> true end.
+    try F() of _ -> false catch error:nif_panicked -> true; error:badarg -> false end.
 
 no_panic(F) ->
     try F() catch error:nif_panicked:Stack -> ct:fail({nif_panicked, Stack}) end.
@@ -430,6 +480,26 @@ hostile_facts() ->
      {#{{weird} => 1}, <<"a tuple of 1 elements">>, ["unknown fact a tuple of 1 elements"]},
      {#{self() => 1}, <<"a pid">>, ["unknown fact a pid"]},
      {#{[a | b] => 1}, <<"an improper list">>, ["unknown fact an improper list"]}].
+
+%% {Identity elected for a cycle, part of its refusal}.
+hostile_identities() ->
+    [{[a | b], "undefined or a map"}, {nest(1000000, x), "undefined or a map"}, {self(), "undefined or a map"},
+     {#{}, "client_id is missing"},
+     {#{client_id => [$a | $b], created_ms => 1}, "client_id must be a string"},
+     {#{client_id => <<"not-a-uuid">>, created_ms => 1}, "UUID v4"},
+     {#{client_id => ?UUID, created_ms => -1}, "created_ms"},
+     {#{client_id => ?UUID, created_ms => 1 bsl 70}, "created_ms"},
+     {#{client_id => ?UUID}, "created_ms"}].
+
+%% {Hand-over from another member, part of its refusal}.
+hostile_hand_overs() ->
+    [{[a | b], "expected a map"}, {nest(1000000, x), "expected a map"},
+     {#{stanza_totals => [a | b]}, "stanza_totals must be a map"},
+     {#{stanza_totals => #{<<"a@h">> => #{<<"xmppIqSent">> => -1}}}, "stanza types to counts"},
+     {#{stanza_totals => #{<<"a@h">> => #{self() => 1}}}, "stanza types to counts"},
+     {#{stanza_totals => #{self() => #{}}}, "node names"},
+     {#{stanza_totals => #{<<"a@h">> => nest(1000000, x)}}, "must be a map"}
+     | [{#{identity => I}, W} || {I, W} <- hostile_identities(), I =/= #{}]].
 
 named(Dropped, Fact, Words, Bad) ->
     case Dropped of

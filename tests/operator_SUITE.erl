@@ -173,7 +173,7 @@ the_eu_example_is_accepted(_Config) ->
     ?assertEqual("https://region1.google-analytics.com", Url),
     %% Configured, not sent: no test leaves this machine.
     {ok, _, #{destinations := []}} =
-        service_mongoose_system_metrics_nif:configure(#{options => #{google_analytics_url => Url}}).
+        mongoose_system_metrics_core:configure_argument(#{options => #{google_analytics_url => Url}}).
 
 the_local_environment_example_builds_but_never_sends(Config) ->
     Env = environment(example("environment-local")),

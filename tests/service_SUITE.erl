@@ -134,7 +134,7 @@ the_file_matches_what_was_sent(Config) ->
 the_default_timers_are_5_minutes_then_3_hours(Config) ->
     Options = maps:without([initial_report, periodic_report], options(Config, #{})),
     {ok, _, #{initial_report := 300000, periodic_report := 10800000}} =
-        service_mongoose_system_metrics_nif:configure(#{options => Options}),
+        mongoose_system_metrics_core:configure_argument(#{options => Options}),
     Pid = start(Config, maps:to_list(Options)),
     %% The state holds the period; the first cycle is 5 minutes away, so nothing is sent now.
     ?assertEqual(10800000, element(2, sys:get_state(Pid))),

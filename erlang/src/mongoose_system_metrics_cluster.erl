@@ -5,17 +5,21 @@
 %% smallest name reports; the others follow. The reporter gathers every member's
 %% facts (`member_info/0', over `erpc' with a timeout: a slow or dead member is left out
 %% and counted), and the core merges them into one report. After each report the reporter
-%% tells the others its time, the cluster's identity and stanza totals, so that whichever
-%% member takes over next carries on within one period, with the same client id and
-%% increments.
+%% tells the others its time and the core's hand-over (the cluster's identity and stanza
+%% totals), so that whichever member takes over next carries on within one period, with
+%% the same client id and increments.
 %%
 %% The client id is MongooseIM's persistent cluster id where the host has one; elsewhere
-%% the oldest identity among the members wins, and the others adopt it: a node that joins
-%% takes the cluster's, and a cluster restarted whole keeps it.
+%% the oldest identity among the members wins: the reporter sends with it, and takes it
+%% on, and the others take it on from the hand-over. A node that joins so takes the
+%% cluster's, and a cluster restarted whole keeps it. Each member's service keeps its
+%% current identity with `set_identity/1', where `member_info/0' reads it without asking
+%% the (possibly busy) service process.
 -module(mongoose_system_metrics_cluster).
 
 -export([scope/0, join/0, monitor_members/0, is_reporter/0, member_count/0, is_member/1,
-         gather/1, member_info/0, announce/1, last_report_elsewhere/0, remember_report/2]).
+         own_facts/0, gather/1, member_info/0, set_identity/1, announce/2,
+         last_report_elsewhere/0, remember_report/2]).
 
 -define(SCOPE, mongoose_system_metrics_pg).
 -define(GROUP, service_mongoose_system_metrics).
@@ -23,8 +27,8 @@
 -type gathered() :: #{facts := mongoose_system_metrics_facts:facts(),
                       identity := identity() | undefined,
                       last_report_ms := integer() | undefined}.
--type identity() :: #{client_id := binary(), created_ms := non_neg_integer()}.
--export_type([gathered/0, identity/0]).
+-type identity() :: mongoose_system_metrics_core:identity().
+-export_type([gathered/0]).
 
 %% @doc The `pg' scope the application starts.
 -spec scope() -> atom().
@@ -68,14 +72,14 @@ nodes_with_service() ->
     Members = try lists:usort([node(Pid) || Pid <- pg:get_members(?SCOPE, ?GROUP)])
               catch error:badarg -> []  % the scope is not running (the application is not started)
               end,
-    case mongoose_system_metrics_facts:host_cluster_nodes() of
+    case mongoose_system_metrics_collect:host_cluster_nodes() of
         undefined -> Members;
         Cluster -> [N || N <- Members, lists:member(N, Cluster)]
     end.
 
-%% @doc This node's facts with the other members', the identity the report goes out
-%% with, and when the cluster last reported. Members that do not answer within
-%% `Timeout' milliseconds are left out and counted.
+%% @doc This node's facts with the other members', the identity elected for the cluster
+%% (`undefined' under the host's cluster id), and when the cluster last reported. Members
+%% that do not answer within `Timeout' milliseconds are left out and counted.
 -spec gather(non_neg_integer()) -> gathered().
 gather(Timeout) ->
     Local = own_facts(),
@@ -92,7 +96,7 @@ gather(Timeout) ->
                    error -> oldest([I || #{identity := I} <- Infos] ++ own_identity())
                end,
     Lasts = [At || {At, Node} <- [last_report() | [L || #{last_report := L} <- Infos]], Node =/= node()],
-    #{facts => with_client_id(Facts, Identity),
+    #{facts => Facts,
       identity => Identity,
       last_report_ms => case Lasts of [] -> undefined; _ -> lists:max(Lasts) end}.
 
@@ -108,14 +112,19 @@ member_info() ->
         [] -> Info
     end.
 
-%% @doc Tells the other members of this cluster that it reported: they remember when,
-%% and take on the identity and stanza totals. A node that left the host's cluster, though
-%% still connected, is not told: it reports for itself.
--spec announce(#{at := integer(), identity := identity() | undefined, stanza_totals := map()}) -> ok.
-announce(#{at := At} = Report) ->
+%% @doc Keeps the identity this node's reports go out with, for `member_info/0'.
+-spec set_identity(identity() | undefined) -> ok.
+set_identity(Identity) ->
+    mongoose_system_metrics_state:set(identity, Identity).
+
+%% @doc Tells the other members of this cluster that it reported at `At': they remember
+%% when, and take on the hand-over. A node that left the host's cluster, though still
+%% connected, is not told: it reports for itself.
+-spec announce(integer(), mongoose_system_metrics_core:hand_over()) -> ok.
+announce(At, HandOver) ->
     remember_report(At, node()),
     Members = nodes_with_service(),
-    [gen_server:cast(Pid, {cluster_reported, Report#{node => node()}})
+    [gen_server:cast(Pid, {cluster_reported, At, node(), HandOver})
      || Pid <- pg:get_members(?SCOPE, ?GROUP), node(Pid) =/= node(), lists:member(node(Pid), Members)],
     ok.
 
@@ -135,14 +144,17 @@ remember_report(At, Node) ->
 last_report() ->
     mongoose_system_metrics_state:get(last_cluster_report, none).
 
-%% The node's name goes with its facts, to match its stanza counters from one report to
-%% the next; it is never reported.
+%% @doc This node's facts, with how many nodes run the service (unless the host says)
+%% and the node's name, which matches its stanza counters from one report to the next and
+%% is never reported.
+-spec own_facts() -> mongoose_system_metrics_facts:facts().
 own_facts() ->
-    (mongoose_system_metrics_facts:collect())#{node => atom_to_binary(node())}.
+    Facts = maps:merge(#{node_count => member_count()}, mongoose_system_metrics_collect:collect()),
+    Facts#{node => atom_to_binary(node())}.
 
 own_identity() ->
-    case catch service_mongoose_system_metrics_nif:identity() of
-        {ok, #{<<"client_id">> := Id, <<"created_ms">> := Created}} -> [#{client_id => Id, created_ms => Created}];
+    case mongoose_system_metrics_state:get(identity, undefined) of
+        #{client_id := _, created_ms := _} = Identity -> [Identity];
         _ -> []
     end.
 
@@ -154,6 +166,3 @@ oldest(Identities) ->
                                       {A, I} =< {B, J}
                               end, Identities),
     Oldest.
-
-with_client_id(Facts, #{client_id := Id}) -> Facts#{client_id => Id};
-with_client_id(Facts, undefined) -> Facts.

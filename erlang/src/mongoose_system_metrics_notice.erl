@@ -4,7 +4,8 @@
 -module(mongoose_system_metrics_notice).
 
 -export([report_transparency/2, system_metrics_disabled/0, option_warning/1,
-         transparency_text/2, disabled_text/0, format_report/1, first_time/1]).
+         transparency_text/2, disabled_text/0, format_report/1, first_time/1,
+         failure/1]).
 
 -include("mongoose_system_metrics_log.hrl").
 
@@ -74,6 +75,18 @@ first_time(Report) ->
         true -> false;
         false -> persistent_term:put(Key, true), true
     end.
+
+%% @doc What of a crash reason may be logged: its atom or tag, else its type, never a
+%% value (a fact source's values may be private).
+-spec failure(term()) -> atom().
+failure(Reason) when is_atom(Reason) -> Reason;
+failure(Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(element(1, Reason)) ->
+    element(1, Reason);
+failure(Reason) when is_list(Reason) -> list;
+failure(Reason) when is_tuple(Reason) -> tuple;
+failure(Reason) when is_binary(Reason) -> binary;
+failure(Reason) when is_integer(Reason) -> integer;
+failure(_) -> other.
 
 text(Chardata) ->
     unicode:characters_to_binary(Chardata).

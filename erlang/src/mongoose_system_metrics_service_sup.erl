@@ -24,8 +24,8 @@ start_link() ->
 
 %% @doc Starts the service process with the configuration the core accepted, and keeps
 %% that configuration (an opaque reference: no secret) to start it again if needed.
--spec start_service(service_mongoose_system_metrics_nif:configuration(),
-                    service_mongoose_system_metrics_nif:started()) -> supervisor:startchild_ret().
+-spec start_service(mongoose_system_metrics_core:configuration(),
+                    mongoose_system_metrics_core:started()) -> supervisor:startchild_ret().
 start_service(Configuration, Started) ->
     case supervisor:start_child(?MODULE, [Configuration, Started]) of
         {ok, Pid} ->

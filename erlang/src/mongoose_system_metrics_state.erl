@@ -11,7 +11,7 @@
 
 -define(TABLE, mongoose_system_metrics_state).
 
--type key() :: service_configured | off_reason | refused_start | last_cluster_report | running
+-type key() :: service_configured | off_reason | refused_start | last_cluster_report | identity | running
              | {declares_gen_mod, module(), binary()}.
 
 %% @doc Creates the table, owned by the caller (the top supervisor, in its `init/1').

@@ -1,5 +1,6 @@
-%% @doc The facts any BEAM node can show: uptime, the product's version, the number of
-%% nodes that run the service, the loaded `gen_mod' modules and the listening TCP sockets.
+%% @doc The facts any BEAM node can show: uptime, the product's version, the loaded
+%% `gen_mod' modules and the listening TCP sockets. (How many nodes run the service is
+%% `mongoose_system_metrics_cluster''s to say.)
 -module(mongoose_system_metrics_vm).
 -behaviour(mongoose_system_metrics_facts).
 
@@ -27,7 +28,6 @@ facts(Skip) ->
     mongoose_system_metrics_facts:gather(
       ?MODULE,
       [{uptime_ms, fun() -> element(1, statistics(wall_clock)) end},
-       {node_count, fun mongoose_system_metrics_cluster:member_count/0},
        {version, fun version/0},
        {modules, fun() -> #{node() => maps:from_list([{M, #{}} || M <- gen_mods()])} end},
        {listeners, fun() -> [#{proto => tcp} || _ <- listening_sockets()] end}],

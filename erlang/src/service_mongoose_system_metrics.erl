@@ -3,7 +3,7 @@
 %% This process owns the timers and the consent notices; it collects the facts of the
 %% node, or of the whole cluster when it is the one that reports for it
 %% (`mongoose_system_metrics_cluster'), and hands them to the Rust core
-%% (`service_mongoose_system_metrics_nif'), which builds, anonymises, sends and writes the
+%% (`mongoose_system_metrics_core'), which builds, anonymises, sends and writes the
 %% report off the schedulers and answers with a message. The process never holds an API
 %% secret: the core turns the options into an opaque configuration before the process
 %% starts, so no state, child spec or crash report can show one.
@@ -23,12 +23,13 @@
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 -type options() :: #{atom() | binary() => term()} | [atom() | {atom() | binary(), term()}].
--type report() :: service_mongoose_system_metrics_nif:report().
--type start_error() :: service_mongoose_system_metrics_nif:options_error()
+-type report() :: mongoose_system_metrics_core:report().
+-type start_error() :: mongoose_system_metrics_core:options_error()
                      | {already_started, pid()}
                      | term().
--type configuration() :: service_mongoose_system_metrics_nif:configuration().
--type started() :: service_mongoose_system_metrics_nif:started().
+-type configuration() :: mongoose_system_metrics_core:configuration().
+-type started() :: mongoose_system_metrics_core:started().
+-type identity() :: mongoose_system_metrics_core:identity().
 -export_type([options/0, report/0]).
 
 %% The core ends every cycle within 80 s (a one-minute delivery deadline, then the file);
@@ -41,14 +42,17 @@
 -record(cycle, {ref :: reference(),
                 watchdog :: reference(),
                 waiting = [] :: [gen_server:from()],
-                started_ms :: integer(),
-                identity :: mongoose_system_metrics_cluster:identity() | undefined}).
+                started_ms :: integer()}).
 
 -record(state, {periodic_report :: pos_integer(),
                 started :: started(),
                 timer :: reference(),
                 members :: reference(),
-                cycle :: #cycle{} | undefined}).
+                cycle :: #cycle{} | undefined,
+                %% The identity this node's reports go out with.
+                identity :: identity() | undefined,
+                %% When the last report was built, and what became of it.
+                last :: map() | null}).
 
 %% API.
 
@@ -67,10 +71,10 @@ start(Options) ->
 -spec stop() -> ok.
 stop() ->
     _ = [mongoose_system_metrics_service_sup:stop_service(Pid) || Pid <- mongoose_system_metrics_service_sup:services()],
-    mongoose_system_metrics_facts:mark_configured(false),
+    mark_configured(false),
     mongoose_system_metrics_state:set(off_reason, <<"stopped by stop/0">>),
     %% Also clears a configuration that no process holds any more (idempotent).
-    stop_core().
+    mongoose_system_metrics_core:stop().
 
 %% @doc Collects the facts now, sends them to every destination, writes the report
 %% file and returns the report. When a cycle is already under way, waits for it instead
@@ -89,10 +93,7 @@ report_now() ->
 %% @doc The last report a cycle finished on this node.
 -spec last_report() -> {ok, report()} | {error, no_report}.
 last_report() ->
-    case core(fun() -> service_mongoose_system_metrics_nif:last_report() end) of
-        {error, not_loaded} -> {error, no_report};
-        Result -> Result
-    end.
+    mongoose_system_metrics_core:last_report().
 
 %% @doc What a cycle would send now: the same events and destinations, but nothing is
 %% sent or written.
@@ -102,10 +103,8 @@ preview() ->
         undefined ->
             {error, not_running};
         _ ->
-            case core(fun() -> service_mongoose_system_metrics_nif:preview(mongoose_system_metrics_facts:collect()) end) of
-                {error, not_started} -> {error, not_running};
-                Result -> Result
-            end
+            not_running_if_not_started(
+              mongoose_system_metrics_core:preview(mongoose_system_metrics_cluster:own_facts()))
     end.
 
 %% @doc Sends what a cycle would send now to Google's validation server
@@ -118,19 +117,8 @@ validate() ->
         undefined ->
             {error, not_running};
         _ ->
-            #{facts := Facts} = mongoose_system_metrics_cluster:gather(?MEMBER_TIMEOUT),
-            case core(fun() -> service_mongoose_system_metrics_nif:validate(Facts) end) of
-                {ok, Ref} ->
-                    receive
-                        {mongoose_system_metrics_validation, Ref, Result} -> Result
-                    after ?CYCLE_TIMEOUT ->
-                        {error, timeout}
-                    end;
-                {error, not_started} ->
-                    {error, not_running};
-                {error, Reason} ->
-                    {error, Reason}
-            end
+            #{facts := Facts, identity := Identity} = mongoose_system_metrics_cluster:gather(?MEMBER_TIMEOUT),
+            not_running_if_not_started(mongoose_system_metrics_core:validate(Facts, Identity))
     end.
 
 %% @doc What the service is doing and why: `implementation' and `version' (which code
@@ -161,7 +149,7 @@ status() ->
 %% "opted out" notice (which says how to silence it) and return `ignore'.
 -spec verify_if_configured() -> ok | ignore.
 verify_if_configured() ->
-    case mongoose_system_metrics_facts:is_configured() of
+    case is_configured() of
         true -> ok;
         false ->
             mongoose_system_metrics_notice:system_metrics_disabled(),
@@ -187,11 +175,22 @@ start_link(Configuration, Started) ->
 -spec init({configuration(), started()}) -> {ok, #state{}} | {stop, term()}.
 init({Configuration, #{initial_report := Initial, periodic_report := Periodic} = Started}) ->
     process_flag(trap_exit, true),
-    case core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end) of
-        {ok, _} ->
+    case mongoose_system_metrics_core:start(Configuration) of
+        {ok, #{client_id := Id, created_ms := Created}} ->
+            Identity = case Id of
+                           null -> undefined;
+                           _ -> #{client_id => Id, created_ms => Created}
+                       end,
+            mongoose_system_metrics_cluster:set_identity(Identity),
             ok = mongoose_system_metrics_cluster:join(),
             Members = mongoose_system_metrics_cluster:monitor_members(),
+            %% The core's last report outlives a restart of the service.
+            Last = case mongoose_system_metrics_core:last_report() of
+                       {ok, Report} -> summary(Report);
+                       {error, no_report} -> null
+                   end,
             {ok, #state{periodic_report = Periodic, members = Members, started = Started,
+                        identity = Identity, last = Last,
                         timer = erlang:send_after(Initial, self(), cycle_due)}};
         {error, Reason} ->
             {stop, Reason}
@@ -210,26 +209,19 @@ handle_call(_Request, _From, State) ->
     {reply, {error, unknown_call}, State}.
 
 %% @private
-%% The member that reports told the others: remember when, take on the cluster's
-%% identity and stanza totals. A message of another shape (another version, or a fake) is
+%% The member that reports told the others: remember when, and take on its hand-over
+%% (the core checks it). A message of another shape (another version, or a fake) is
 %% logged once and changes nothing: no message can stop the service.
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
-handle_cast({cluster_reported, #{at := At, node := Node, identity := Identity, stanza_totals := Totals}}, State)
-  when is_integer(At), is_atom(Node), is_map(Totals),
-       Identity =:= undefined orelse (is_map_key(client_id, Identity) andalso is_map_key(created_ms, Identity)) ->
+handle_cast({cluster_reported, At, Node, HandOver}, State) when is_integer(At), is_atom(Node), is_map(HandOver) ->
     %% A node that left this node's cluster may still be connected: its reports are not ours.
     case mongoose_system_metrics_cluster:is_member(Node) of
         true ->
             mongoose_system_metrics_cluster:remember_report(At, Node),
-            Follow = case Identity of
-                         undefined -> #{stanza_totals => Totals};
-                         _ -> Identity#{stanza_totals => Totals}
-                     end,
-            _ = core(fun() -> service_mongoose_system_metrics_nif:follow(Follow) end);
+            {noreply, follow(HandOver, State)};
         false ->
-            ok
-    end,
-    {noreply, State};
+            {noreply, State}
+    end;
 handle_cast(Request, State) ->
     ?MSM_LOG_ONCE(#{what => system_metrics_message_ignored, message => message_kind(Request)}),
     {noreply, State}.
@@ -261,24 +253,19 @@ handle_info({Ref, leave, _Group, _Pids}, #state{members = Ref, periodic_report =
     end;
 handle_info({Ref, join, _Group, _Pids}, #state{members = Ref} = State) ->
     {noreply, State};
-handle_info({mongoose_system_metrics_report, Ref, Result},
+handle_info({mongoose_system_metrics_reply, Ref, Result},
             #state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting} = Cycle} = State) ->
     _ = erlang:cancel_timer(Watchdog),
-    Outcome = outcome(Result),
-    case Outcome of
-        {ok, _Report} ->
-            Baseline = case core(fun service_mongoose_system_metrics_nif:baseline/0) of
-                           {ok, B} -> B;
-                           {error, _} -> #{}
-                       end,
-            mongoose_system_metrics_cluster:announce(#{at => Cycle#cycle.started_ms,
-                                                       identity => Cycle#cycle.identity,
-                                                       stanza_totals => Baseline});
-        {error, _} ->
-            ok
-    end,
-    reply_all(Waiting, Outcome),
-    {noreply, State#state{cycle = undefined}};
+    Settled = State#state{cycle = undefined},
+    case outcome(Result) of
+        {ok, Report, HandOver} ->
+            mongoose_system_metrics_cluster:announce(Cycle#cycle.started_ms, HandOver),
+            reply_all(Waiting, {ok, Report}),
+            {noreply, took_on(HandOver, Settled#state{last = summary(Report)})};
+        {error, _} = Error ->
+            reply_all(Waiting, Error),
+            {noreply, Settled}
+    end;
 handle_info({cycle_timeout, Ref}, #state{cycle = #cycle{ref = Ref, waiting = Waiting}} = State) ->
     ?MSM_LOG(warning, #{what => system_metrics_cycle_timeout,
                         text => <<"the report cycle did not finish in time; giving up on it">>}),
@@ -297,7 +284,7 @@ terminate(_Reason, #state{cycle = Cycle}) ->
         #cycle{waiting = Waiting} -> reply_all(Waiting, {error, stopped});
         undefined -> ok
     end,
-    stop_core().
+    mongoose_system_metrics_core:stop().
 
 %% Internal.
 
@@ -308,7 +295,7 @@ message_kind(Message) when is_atom(Message) -> Message;
 message_kind(_) -> other.
 
 start_configured(Options) ->
-    case configure(Options) of
+    case mongoose_system_metrics_core:configure(Options) of
         {error, Reason} ->
             %% MongooseIM keeps starting whatever a service returns: say it loudly, and
             %% keep saying it in status/0.
@@ -328,35 +315,19 @@ start_configured(Options) ->
 start_service(Configuration, #{mode := off, mode_reason := Why, warnings := Warnings}) ->
     %% Installing an `off' configuration clears the core and forgets the client id. Its
     %% warnings (an environment variable of an unknown value, say) are still said.
-    _ = core(fun() -> service_mongoose_system_metrics_nif:start(Configuration) end),
+    _ = mongoose_system_metrics_core:start(Configuration),
     _ = [mongoose_system_metrics_notice:option_warning(W) || W <- Warnings],
     mongoose_system_metrics_state:set(off_reason, Why),
-    mongoose_system_metrics_facts:mark_configured(true),
+    mark_configured(true),
     ignore;
 start_service(Configuration, Started) ->
     case mongoose_system_metrics_service_sup:start_service(Configuration, Started) of
         {ok, Pid} ->
-            mongoose_system_metrics_facts:mark_configured(true),
+            mark_configured(true),
             announce(Started),
             {ok, Pid};
         {error, Reason} ->
             {error, Reason}
-    end.
-
-%% With the URL of the host's own configuration when the options name none. A URL that
-%% the core refuses there is not the operator's doing: it is left out, with a warning,
-%% rather than refusing the start.
-configure(Options) ->
-    Configure = fun(Opts) ->
-                        core(fun() -> service_mongoose_system_metrics_nif:configure(start_argument(Opts)) end)
-                end,
-    WithHostUrl = with_host_url(Options),
-    case Configure(WithHostUrl) of
-        {error, {invalid_option, google_analytics_url, Why}} when WithHostUrl =/= Options ->
-            ?MSM_LOG(warning, #{what => system_metrics_host_url_ignored, text => Why}),
-            Configure(Options);
-        Result ->
-            Result
     end.
 
 %% The core's options errors carry a message that names the option and never a secret.
@@ -378,72 +349,6 @@ version() ->
             end
     end.
 
-start_argument(Options) ->
-    Argument = #{options => Options,
-                 built_in_tracking_id => built_in_tracking_id(),
-                 host_client_id => mongoose_system_metrics_facts:host_client_id(),
-                 report_dir => log_dir(),
-                 %% The environment can only lower sharing; the core decides. CI=true
-                 %% picks MongooseIM's CI property, as MongooseIM does.
-                 environment => #{do_not_track => os:getenv("DO_NOT_TRACK"),
-                                  mongooseim_system_metrics => os:getenv("MONGOOSEIM_SYSTEM_METRICS"),
-                                  ci => os:getenv("CI")}},
-    %% `delivery' tunes timeouts and retries and `min_periodic_report' lowers the floor of
-    %% `periodic_report' (tests shorten both); `fault' injects a panic for the reliability
-    %% tests.
-    lists:foldl(fun(Key, Acc) ->
-                        case application:get_env(mongoose_system_metrics, Key) of
-                            {ok, Value} -> Acc#{Key => Value};
-                            undefined -> Acc
-                        end
-                end, Argument, [delivery, fault, min_periodic_report]).
-
-%% `auto': MongooseIM's own GA4 property inside MongooseIM, as its own service, and none
-%% elsewhere (a node of another product has no business sending to it); else the
-%% packager's choice.
-built_in_tracking_id() ->
-    case application:get_env(mongoose_system_metrics, default_tracking_id, auto) of
-        auto ->
-            case mongoose_system_metrics_facts:host_source() of
-                mongoose_system_metrics_mongooseim -> mongooseim;
-                _ -> none
-            end;
-        Chosen ->
-            Chosen
-    end.
-
-%% Without the option, the URL of the host's own configuration, if it has one (as
-%% MongooseIM's global `google_analytics_url' key, which its own service honours).
-with_host_url(Options) ->
-    Keys = [google_analytics_url, <<"google_analytics_url">>],
-    Given = case Options of
-                #{} -> lists:any(fun(K) -> maps:is_key(K, Options) end, Keys);
-                %% An improper list goes to the core as it is, which names what is wrong.
-                _ when is_list(Options) ->
-                    try lists:any(fun(K) -> lists:keymember(K, 1, Options) end, Keys)
-                    catch error:badarg -> true
-                    end;
-                _ -> true
-            end,
-    case Given of
-        true ->
-            Options;
-        false ->
-            case mongoose_system_metrics_facts:host_google_analytics_url() of
-                undefined -> Options;
-                Url when is_map(Options) -> Options#{google_analytics_url => Url};
-                Url -> Options ++ [{google_analytics_url, Url}]
-            end
-    end.
-
-%% The directory of the first file log handler, as MongooseIM puts its logs there.
-log_dir() ->
-    Files = [File || #{config := #{file := File}} <- logger:get_handler_config()],
-    case Files of
-        [File | _] -> filename:dirname(File);
-        [] -> undefined
-    end.
-
 announce(#{notice := Notice, mode := Mode, report_file := ReportFile, warnings := Warnings}) ->
     [mongoose_system_metrics_notice:option_warning(W) || W <- Warnings],
     case Notice of
@@ -451,35 +356,30 @@ announce(#{notice := Notice, mode := Mode, report_file := ReportFile, warnings :
         false -> ok
     end.
 
-running_status(#state{started = Started, timer = Timer}) ->
+running_status(#state{started = Started, timer = Timer, identity = Own, last = Last}) ->
     #{mode := Mode, mode_reason := Why, destinations := Destinations} = Started,
     %% The id reports carry: the host's (MongooseIM's cluster id) when it has one.
-    Identity = case mongoose_system_metrics_facts:host_client_id() of
-                   undefined ->
-                       case core(fun service_mongoose_system_metrics_nif:identity/0) of
-                           {ok, #{<<"client_id">> := Id}} -> Id;
-                           _ -> null
-                       end;
-                   HostId ->
-                       HostId
+    Identity = case {mongoose_system_metrics_collect:host_client_id(), Own} of
+                   {undefined, #{client_id := Id}} -> Id;
+                   {undefined, undefined} -> null;
+                   {HostId, _} -> HostId
                end,
     Next = case erlang:read_timer(Timer) of
                false -> null;
                Left -> rfc3339(os:system_time(millisecond) + Left)
            end,
-    Last = case last_report() of
-               {ok, #{<<"generated_at">> := At, <<"destinations">> := Outcomes} = Report} ->
-                   %% With what became of the report file and the send log: a report sent
-                   %% and not logged is not simply delivered.
-                   #{at => At, destinations => [maps:with([<<"id">>, <<"result">>, <<"status">>, <<"error">>,
-                                                           <<"attempts">>], O) || O <- Outcomes],
-                     files => maps:get(<<"files">>, Report, null)};
-               {error, no_report} ->
-                   null
-           end,
     #{mode => Mode, mode_reason => Why, client_id => Identity, destinations => Destinations,
       reporter => mongoose_system_metrics_cluster:is_reporter(), next_report_at => Next,
       last_report => Last}.
+
+%% What status/0 tells of a report: when it was built, each destination's outcome, and
+%% what became of the report file and the send log (a report sent and not logged is not
+%% simply delivered).
+summary(#{<<"generated_at">> := At, <<"destinations">> := Outcomes} = Report) ->
+    #{at => At,
+      destinations => [maps:with([<<"id">>, <<"result">>, <<"status">>, <<"error">>, <<"attempts">>], O)
+                       || O <- Outcomes],
+      files => maps:get(<<"files">>, Report, null)}.
 
 rfc3339(Ms) ->
     list_to_binary(calendar:system_time_to_rfc3339(Ms div 1000, [{unit, second}, {offset, "Z"}])).
@@ -494,14 +394,11 @@ start_cycle(Why, Waiting, #state{periodic_report = Periodic} = State) ->
         true ->
             arm(Last + Periodic - Now, State);
         false ->
-            follow(Identity),
-            case core(fun() -> service_mongoose_system_metrics_nif:report_now(Facts) end) of
+            case mongoose_system_metrics_core:report_now(Facts, Identity) of
                 {ok, Ref, Dropped} ->
                     _ = [?MSM_LOG_ONCE(#{what => system_metrics_fact_left_out, fact => Fact, text => Text})
                          || {Fact, Text} <- Dropped],
-                    cycle_started(Ref, Waiting, Now, Identity, State);
-                {ok, Ref} ->
-                    cycle_started(Ref, Waiting, Now, Identity, State);
+                    cycle_started(Ref, Waiting, Now, State);
                 {error, Reason} ->
                     ?MSM_LOG(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
                     reply_all(Waiting, {error, Reason}),
@@ -509,34 +406,45 @@ start_cycle(Why, Waiting, #state{periodic_report = Periodic} = State) ->
             end
     end.
 
-cycle_started(Ref, Waiting, Now, Identity, State) ->
+cycle_started(Ref, Waiting, Now, State) ->
     Watchdog = erlang:send_after(?CYCLE_TIMEOUT, self(), {cycle_timeout, Ref}),
-    State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting,
-                               started_ms = Now, identity = Identity}}.
+    State#state{cycle = #cycle{ref = Ref, watchdog = Watchdog, waiting = Waiting, started_ms = Now}}.
 
-%% The oldest identity of the cluster becomes this node's too, and is kept.
-follow(undefined) ->
-    ok;
-follow(Identity) ->
-    case core(fun() -> service_mongoose_system_metrics_nif:follow(Identity) end) of
-        ok -> ok;
-        {error, Why} -> ?MSM_LOG(warning, #{what => system_metrics_client_id_not_saved, text => Why})
+%% Another member's hand-over, taken on by the core.
+follow(HandOver, State) ->
+    case mongoose_system_metrics_core:follow(HandOver) of
+        ok ->
+            took_on(HandOver, State);
+        {error, {client_id_not_saved, Why}} ->
+            ?MSM_LOG(warning, #{what => system_metrics_client_id_not_saved, text => Why}),
+            took_on(HandOver, State);
+        {error, Reason} ->
+            ?MSM_LOG_ONCE(#{what => system_metrics_hand_over_refused, reason => Reason}),
+            State
     end.
+
+%% The identity of a hand-over is this node's from now on (the core ignores it under the
+%% host's cluster id, and so do the others' elections then).
+took_on(#{identity := #{client_id := _, created_ms := _} = Identity}, State) ->
+    mongoose_system_metrics_cluster:set_identity(Identity),
+    State#state{identity = Identity};
+took_on(_HandOver, State) ->
+    State.
 
 arm(Ms, #state{timer = Timer} = State) ->
     _ = erlang:cancel_timer(Timer),
     State#state{timer = erlang:send_after(Ms, self(), cycle_due)}.
 
-outcome({ok, Report, FileResult}) ->
+outcome({ok, Report, FileResult, HandOver}) ->
     log_failures(Report),
     case FileResult of
         ok -> ok;
         {error, Why} -> ?MSM_LOG(warning, #{what => system_metrics_report_file_failed, text => Why})
     end,
-    {ok, Report};
-outcome({error, Why}) ->
-    ?MSM_LOG(warning, #{what => system_metrics_cycle_failed, text => Why}),
-    {error, Why}.
+    {ok, Report, HandOver};
+outcome({error, Reason}) ->
+    ?MSM_LOG(warning, #{what => system_metrics_cycle_failed, reason => Reason}),
+    {error, Reason}.
 
 %% Delivery failures are expected in closed networks: notice level, one line each.
 log_failures(#{<<"destinations">> := Destinations}) ->
@@ -548,17 +456,16 @@ reply_all(Waiting, Reply) ->
     [gen_server:reply(From, Reply) || From <- Waiting],
     ok.
 
-stop_core() ->
-    _ = core(fun() -> service_mongoose_system_metrics_nif:stop() end),
-    ok.
+not_running_if_not_started({error, not_started}) -> {error, not_running};
+not_running_if_not_started(Result) -> Result.
 
-%% The NIF library may be missing (a broken build), or a bug in Rust may panic (rustler
-%% raises nif_panicked): say so instead of crashing.
-core(Call) ->
-    try
-        Call()
-    catch
-        error:nif_not_loaded -> {error, not_loaded};
-        error:undef -> {error, not_loaded};
-        error:nif_panicked -> {error, nif_panicked}
+%% Whether the service is configured on this node: the host's configuration says, or
+%% else whether start/1 was called (even with `report = false').
+is_configured() ->
+    case mongoose_system_metrics_collect:host_says_configured() of
+        unknown -> mongoose_system_metrics_state:get(service_configured, false);
+        Known -> Known
     end.
+
+mark_configured(Configured) ->
+    mongoose_system_metrics_state:set(service_configured, Configured).

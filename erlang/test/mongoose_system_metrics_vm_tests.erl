@@ -5,9 +5,9 @@
 
 facts_of_a_plain_node_test() ->
     Facts = ?M:facts(),
-    ?assertMatch(#{uptime_ms := U, node_count := N, modules := #{}, listeners := L}
-                   when is_integer(U) andalso N >= 1 andalso is_list(L), Facts),
-    ?assertEqual(length(nodes()) + 1, maps:get(node_count, Facts)).
+    ?assertMatch(#{uptime_ms := U, modules := #{}, listeners := L} when is_integer(U) andalso is_list(L), Facts),
+    %% How many nodes run the service is the cluster module's to say.
+    ?assertNot(maps:is_key(node_count, Facts)).
 
 a_listening_socket_is_a_tcp_listener_test() ->
     Before = length(maps:get(listeners, ?M:facts())),

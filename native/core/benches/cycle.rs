@@ -121,7 +121,13 @@ fn main() {
     });
     let encoded = EncodedEvents::new(built.clone());
     let bodies = ga4::request_bodies("0b4c4c55-8f5a-4e0e-9d6c-1f0f4a6c9b3e", encoded.json());
-    let the_report = report::Report::new("cid", encoded, adjustments, vec![]);
+    let the_report = report::Report::new(
+        mongoose_system_metrics_core::mode::Mode::On,
+        "cid",
+        encoded,
+        adjustments,
+        vec![],
+    );
     let write = measure(runs, || atomic_file::replace(&file, &the_report.file_bytes()).expect("written"));
     let total = parse + build + encode + write;
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);

@@ -13,7 +13,8 @@
 use std::fmt;
 
 /// How much is shared, from least to most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// No process, no file, no traffic.
     Off,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::encoded::EncodedEvents;
 use crate::limits::Adjustment;
+use crate::mode::Mode;
 
 /// Version of the report's layout; bumped whenever a field is added or changed.
 /// 2: `adjustments`, and `attempts` per destination. 3: `mode`, and `sha256` of each
@@ -26,7 +27,7 @@ pub struct Report {
     /// The anonymous client id the events were sent with.
     pub client_id: String,
     /// `on` (sent) or `local` (built and kept here only).
-    pub mode: &'static str,
+    pub mode: Mode,
     /// The events, in the order sent.
     pub events: EncodedEvents,
     /// What was changed or left out to fit Google's limits.
@@ -160,6 +161,7 @@ pub enum Delivery {
 impl Report {
     /// A report built now.
     pub fn new(
+        mode: Mode,
         client_id: &str,
         events: impl Into<EncodedEvents>,
         adjustments: Vec<Adjustment>,
@@ -169,7 +171,7 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             client_id: client_id.to_owned(),
-            mode: "on",
+            mode,
             events: events.into(),
             adjustments,
             destinations,
@@ -191,7 +193,7 @@ impl Report {
             schema_version: u32,
             generated_at: &'a str,
             client_id: &'a str,
-            mode: &'static str,
+            mode: Mode,
             event_count: usize,
             adjustments: &'a [Adjustment],
             destinations: &'a [Outcome],
@@ -253,7 +255,7 @@ mod tests {
             status: Some(500),
             error: Some("HTTP status 500".into()),
         };
-        Report::new("cid", vec![event], vec![], vec![outcome])
+        Report::new(Mode::On, "cid", vec![event], vec![], vec![outcome])
     }
 
     #[test]

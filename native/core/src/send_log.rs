@@ -103,7 +103,7 @@ mod tests {
             status: Some(204),
             error: None,
         };
-        Report::new("cid", vec![], vec![], vec![outcome])
+        Report::new(crate::mode::Mode::On, "cid", vec![], vec![], vec![outcome])
     }
 
     #[test]

@@ -104,7 +104,7 @@ proptest! {
         let argument = Value::Map(vec![pair("options", Value::Map(vec![pair("tracking_id", tracking)]))]);
         let config = from_start_argument(&argument, Path::new("/srv")).expect("valid options");
         let (outcomes, requests) = delivery::planned(&config.destinations, "cid", &built);
-        let mut report = Report::new("cid", built.clone(), vec![], outcomes);
+        let mut report = Report::new(mongoose_system_metrics_core::mode::Mode::On, "cid", built.clone(), vec![], outcomes);
         report.requests = Some(requests);
         let mut everything = report.file_bytes();
         for body in &bodies {

@@ -1,9 +1,10 @@
-//! The atoms the binding returns.
+//! The atoms the binding reads and returns.
 
 rustler::atoms! {
     ok,
     error,
     null,
+    undefined,
     invalid_option,
     unknown_option,
     invalid_options,
@@ -11,6 +12,17 @@ rustler::atoms! {
     not_started,
     no_report,
     runtime_unavailable,
-    mongoose_system_metrics_report,
-    mongoose_system_metrics_validation,
+    timeout,
+    cancelled,
+    panicked,
+    invalid_hand_over,
+    client_id_not_saved,
+    mongoose_system_metrics_reply,
+    identity,
+    client_id,
+    created_ms,
+    stanza_totals,
+    report,
+    preview,
+    validate,
 }

@@ -1,8 +1,6 @@
 //! Erlang term -> [`Value`]: the one place where terms are read. Everything after works
 //! on plain Rust data.
 
-use mongoose_system_metrics_core::client_id::Identity;
-use mongoose_system_metrics_core::events::{StanzaBaseline, StanzaTotals};
 use mongoose_system_metrics_core::value::{self, Value};
 use rustler::types::map::MapIterator;
 use rustler::types::tuple::get_tuple;
@@ -65,51 +63,4 @@ fn list(term: Term, depth: usize) -> Value {
     } else {
         Value::Other(value::IMPROPER_LIST)
     }
-}
-
-/// `#{client_id => Id, created_ms => Ms, stanza_totals => #{Node => #{Type => Total}}}`,
-/// as the reporting node of a cluster announces it; without `client_id` the identity
-/// stays. Without `with_identity` (the host gives the id) `client_id` and `created_ms`
-/// are not read at all.
-pub fn cluster_state(
-    value: &Value,
-    with_identity: bool,
-) -> Result<(Option<Identity>, Option<StanzaBaseline>), String> {
-    let Value::Map(pairs) = value else { return Err("expected a map".to_owned()) };
-    let get = |key: &str| pairs.iter().find(|(k, _)| k.is_atom(key)).map(|(_, v)| v);
-    let identity = match get("client_id").filter(|_| with_identity) {
-        None => None,
-        Some(id) => {
-            let id = id.text().ok_or("client_id must be a string")?;
-            let created_ms = match get("created_ms") {
-                Some(Value::Integer(ms)) if *ms >= 0 => *ms as u64,
-                _ => return Err("created_ms must be a non-negative integer".to_owned()),
-            };
-            Some(Identity::checked(&id, created_ms).ok_or("client_id must be a UUID v4")?)
-        }
-    };
-    let baseline = match get("stanza_totals") {
-        None => None,
-        Some(Value::Map(nodes)) => Some(
-            nodes
-                .iter()
-                .map(|(node, totals)| {
-                    Ok((node.name().ok_or("node names must be strings")?, totals_of(totals)?))
-                })
-                .collect::<Result<StanzaBaseline, String>>()?,
-        ),
-        Some(_) => return Err("stanza_totals must be a map".to_owned()),
-    };
-    Ok((identity, baseline))
-}
-
-fn totals_of(value: &Value) -> Result<StanzaTotals, String> {
-    let Value::Map(totals) = value else { return Err("a node's stanza totals must be a map".to_owned()) };
-    totals
-        .iter()
-        .map(|(k, v)| match (k.name(), v) {
-            (Some(kind), Value::Integer(n)) if *n >= 0 => Ok((kind, *n as u64)),
-            _ => Err("stanza totals must map stanza types to counts".to_owned()),
-        })
-        .collect()
 }

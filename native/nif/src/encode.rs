@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use mongoose_system_metrics_core::client_id::{HandOver, Identity};
 use mongoose_system_metrics_core::config::ServiceConfig;
+use mongoose_system_metrics_core::delivery::Validation;
+use mongoose_system_metrics_core::error::CoreError;
 use mongoose_system_metrics_core::facts::FactsError;
 use mongoose_system_metrics_core::options::OptionsError;
 use mongoose_system_metrics_core::report::Kept;
@@ -64,26 +67,78 @@ fn binary<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
     NewBinary::from_slice(env, bytes).into()
 }
 
-/// `{ok, Report, ok | {error, Why}}` or `{error, Why}`: the result part of the message a
-/// cycle sends, from the report as kept and what became of its files.
-pub fn cycle<'a>(env: Env<'a>, cycle: &Result<(Arc<Kept>, Option<String>), String>) -> Term<'a> {
+/// `{ok, Report, ok | {error, Why}, HandOver}` or `{error, Reason}`: the result of a
+/// cycle, from the report as kept, what became of its files and what the other members
+/// take on.
+pub fn cycle<'a>(env: Env<'a>, cycle: &Result<(Arc<Kept>, Option<String>, HandOver), CoreError>) -> Term<'a> {
     match cycle {
-        Ok((kept, file_error)) => {
+        Ok((kept, file_error, hand_over)) => {
             let file = match file_error {
                 None => atoms::ok().encode(env),
                 Some(why) => (atoms::error(), why.as_str()).encode(env),
             };
-            (atoms::ok(), report(env, kept), file).encode(env)
+            (atoms::ok(), report(env, kept), file, hand_over_term(env, hand_over)).encode(env)
         }
-        Err(why) => (atoms::error(), why.as_str()).encode(env),
+        Err(e) => error(env, e),
     }
+}
+
+/// `{ok, Report}` or `{error, Reason}`: a preview, with its planned requests.
+pub fn preview<'a>(env: Env<'a>, preview: &Result<Kept, CoreError>) -> Term<'a> {
+    match preview {
+        Ok(kept) => (atoms::ok(), report(env, kept)).encode(env),
+        Err(e) => error(env, e),
+    }
+}
+
+/// `{ok, [Validation]}` or `{error, Reason}`: what Google's validation server said.
+pub fn validations<'a>(env: Env<'a>, validations: &Result<Vec<Validation>, CoreError>) -> Term<'a> {
+    match validations {
+        Ok(validations) => (atoms::ok(), json(env, &serde_json::json!(validations))).encode(env),
+        Err(e) => error(env, e),
+    }
+}
+
+/// `#{identity => #{client_id => Id, created_ms => Ms} | undefined,
+/// stanza_totals => #{Node => #{Type => Total}}}`, as `follow/1` takes it back.
+fn hand_over_term<'a>(env: Env<'a>, hand_over: &HandOver) -> Term<'a> {
+    let totals = json(env, &serde_json::json!(hand_over.stanza_totals.clone().unwrap_or_default()));
+    let pairs = [
+        (atoms::identity().encode(env), identity(env, hand_over.identity.as_ref())),
+        (atoms::stanza_totals().encode(env), totals),
+    ];
+    let (keys, values): (Vec<Term>, Vec<Term>) = pairs.into_iter().unzip();
+    Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
+}
+
+fn identity<'a>(env: Env<'a>, identity: Option<&Identity>) -> Term<'a> {
+    let Some(identity) = identity else { return atoms::undefined().encode(env) };
+    let keys = [atoms::client_id().encode(env), atoms::created_ms().encode(env)];
+    let values = [identity.id.as_str().encode(env), identity.created_ms.encode(env)];
+    Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
+}
+
+/// `{error, Reason}` for every failure after configuration, the one place they become
+/// terms: `not_started`, `cancelled`, or `{Kind, Why}` with `Kind` one of
+/// `runtime_unavailable`, `timeout`, `panicked`, `invalid_hand_over`, `client_id_not_saved`.
+pub fn error<'a>(env: Env<'a>, error: &CoreError) -> Term<'a> {
+    let reason = match error {
+        CoreError::NotStarted => atoms::not_started().encode(env),
+        CoreError::Cancelled => atoms::cancelled().encode(env),
+        CoreError::RuntimeUnavailable(why) => (atoms::runtime_unavailable(), why).encode(env),
+        CoreError::Timeout(_) => (atoms::timeout(), error.to_string()).encode(env),
+        CoreError::Panicked(why) => (atoms::panicked(), why).encode(env),
+        CoreError::InvalidHandOver(why) => (atoms::invalid_hand_over(), why).encode(env),
+        CoreError::ClientIdNotSaved(why) => (atoms::client_id_not_saved(), why).encode(env),
+    };
+    (atoms::error(), reason).encode(env)
 }
 
 /// What `start/1` tells the Erlang side about the configuration it installed.
 pub fn started<'a>(
     env: Env<'a>,
     config: &ServiceConfig,
-    client_id: Option<&str>,
+    identity: Option<&Identity>,
     warnings: &[String],
 ) -> Term<'a> {
     let mode = atom(env, config.mode.as_str());
@@ -96,7 +151,8 @@ pub fn started<'a>(
         (atom(env, "initial_report"), config.initial_report_ms.encode(env)),
         (atom(env, "periodic_report"), config.periodic_report_ms.encode(env)),
         (atom(env, "report_file"), config.report_file.to_string_lossy().as_ref().encode(env)),
-        (atom(env, "client_id"), client_id.map_or(atoms::null().encode(env), |id| id.encode(env))),
+        (atom(env, "client_id"), identity.map_or(atoms::null().encode(env), |i| i.id.as_str().encode(env))),
+        (atom(env, "created_ms"), identity.map_or(0, |i| i.created_ms).encode(env)),
         (atom(env, "destinations"), destinations.encode(env)),
         (atom(env, "warnings"), warnings.encode(env)),
     ];

@@ -1,10 +1,12 @@
 //! The rustler binding of the core: decode Erlang terms once at the edge, call the core,
-//! encode its answers. The NIFs themselves are in [`service`]; the Erlang module that
-//! loads this library is `service_mongoose_system_metrics_nif`.
+//! encode its answers. The NIFs themselves are in [`nifs`]; answers that come later go
+//! through [`reply`]; the Erlang module that loads this library is
+//! `mongoose_system_metrics_nif`.
 
 mod atoms;
 mod decode;
 mod encode;
-mod service;
+mod nifs;
+mod reply;
 
-rustler::init!("service_mongoose_system_metrics_nif");
+rustler::init!("mongoose_system_metrics_nif");

@@ -1,7 +1,7 @@
--module(mongoose_system_metrics_facts_tests).
+-module(mongoose_system_metrics_collect_tests).
 -include_lib("eunit/include/eunit.hrl").
 
--define(M, mongoose_system_metrics_facts).
+-define(M, mongoose_system_metrics_collect).
 
 with_source(Behaviour, Test) ->
     _ = application:load(mongoose_system_metrics),
@@ -16,7 +16,7 @@ with_source(Behaviour, Test) ->
 without_a_host_source_the_vm_facts_are_used_test() ->
     _ = application:load(mongoose_system_metrics),
     ?assertEqual(none, ?M:host_source()),
-    ?assertMatch(#{uptime_ms := _, node_count := _}, ?M:collect()).
+    ?assertMatch(#{uptime_ms := _, modules := _}, ?M:collect()).
 
 host_facts_overlay_the_vm_facts_test() ->
     with_source({facts, #{node_count => 7, domain_count => 3}},
@@ -38,20 +38,6 @@ an_unavailable_source_is_not_used_test() ->
     with_source(unavailable, fun() -> ?assertEqual(none, ?M:host_source()) end).
 
 the_host_says_whether_the_service_is_configured_test() ->
-    with_source({facts, #{}}, fun() -> ?assert(?M:is_configured()) end),
-    with_source(crash, fun() ->
-                               %% Without the application, nothing is kept: not configured.
-                               ?M:mark_configured(true),
-                               ?assertNot(?M:is_configured()),
-                               %% The table the top supervisor owns when it runs.
-                               ok = mongoose_system_metrics_state:create(),
-                               try
-                                   ?assertNot(?M:is_configured()),
-                                   ?M:mark_configured(true),
-                                   ?assert(?M:is_configured()),
-                                   ?M:mark_configured(false),
-                                   ?assertNot(?M:is_configured())
-                               after
-                                   ets:delete(mongoose_system_metrics_state)
-                               end
-                       end).
+    with_source({facts, #{}}, fun() -> ?assert(?M:host_says_configured()) end),
+    with_source(crash, fun() -> ?assertEqual(unknown, ?M:host_says_configured()) end),
+    ?assertEqual(unknown, ?M:host_says_configured()).
