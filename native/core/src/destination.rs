@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::options::{plain_name, shape};
+use crate::shown::{plain_name, shape};
 use crate::value::Value;
 
 /// A GA4 Measurement Protocol API secret. Its `Debug` output is redacted and it has no

@@ -28,5 +28,6 @@ pub mod report;
 pub mod reporter;
 pub mod runtime;
 pub mod send_log;
+mod shown;
 pub mod ua;
 pub mod value;

@@ -16,6 +16,7 @@ use url::{Host, Url};
 
 use crate::destination::{self, Destination};
 use crate::mode::Report;
+use crate::shown::{path_shown, plain_name, shape, shown, MAX_SHOWN_PATH};
 use crate::value::Value;
 
 /// Default delay before the first report: 5 minutes.
@@ -213,50 +214,6 @@ fn describe_element(element: &Value) -> String {
     }
 }
 
-/// Longest name shown in a message.
-const MAX_SHOWN_NAME: usize = 40;
-
-/// The name of an atom, binary or charlist that may be shown in a message: at most
-/// [`MAX_SHOWN_NAME`] of `a-z`, `0-9` and `_`. Option names and words like `true` pass;
-/// pasted secrets, URLs and tokens (capitals, punctuation, length) do not.
-pub(crate) fn plain_name(value: &Value) -> Option<String> {
-    let name = match value {
-        Value::Atom(_) | Value::Binary(_) | Value::List(_) => value.name()?,
-        _ => return None,
-    };
-    let plain = !name.is_empty()
-        && name.len() <= MAX_SHOWN_NAME
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    plain.then_some(name)
-}
-
-/// A value as a message may show it: numbers, terms without content (`<pid>`), and plain
-/// names in Erlang syntax; anything else by its [`shape`].
-pub(crate) fn shown(value: &Value) -> String {
-    match value {
-        Value::Integer(_) | Value::Float(_) | Value::Other(_) => value.render(),
-        _ if plain_name(value).is_some() => value.render(),
-        other => shape(other),
-    }
-}
-
-/// What a value is, never what it holds: [`Value::kind`], with the length of texts and
-/// atoms, and a map's keys listed only when each is a plain atom.
-pub(crate) fn shape(value: &Value) -> String {
-    match value {
-        Value::Atom(name) => format!("an atom of {} characters", name.chars().count()),
-        Value::Map(pairs)
-            if !pairs.iter().all(|(k, _)| matches!(k, Value::Atom(_)) && plain_name(k).is_some()) =>
-        {
-            format!("a map of {} pairs", pairs.len())
-        }
-        _ => match value.text() {
-            Some(text) => format!("a string of {} characters", text.chars().count()),
-            None => value.kind(),
-        },
-    }
-}
-
 fn canonical_name(key: &Value, warnings: &mut Vec<String>) -> Result<&'static str, OptionsError> {
     let given = match key {
         Value::Atom(_) | Value::Binary(_) => key.name(),
@@ -396,9 +353,6 @@ pub fn base_url(value: &Value) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Longest path of a URL or file shown in a message.
-const MAX_SHOWN_PATH: usize = 60;
-
 /// A URL as a message may show it: `scheme://host[:port]/path`, never the query string,
 /// fragment or credentials, which may carry a secret.
 pub fn url_for_messages(url: &Url) -> String {
@@ -425,18 +379,6 @@ fn url_shown(value: &Value) -> String {
             format!("{:?}", url_for_messages(&url))
         }
         _ => format!("a string of {} characters", text.chars().count()),
-    }
-}
-
-/// A file path as a message may show it: in full when it is short and made only of the
-/// characters of ordinary paths; else by its length.
-fn path_shown(value: &Value) -> String {
-    let Some(text) = value.text() else { return shown(value) };
-    let ordinary = |c: char| c.is_ascii_alphanumeric() || "/._-+~ ".contains(c);
-    if text.chars().count() <= MAX_SHOWN_PATH && text.chars().all(ordinary) {
-        format!("{text:?}")
-    } else {
-        format!("a path of {} characters", text.chars().count())
     }
 }
 
