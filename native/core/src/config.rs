@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::atomic_file;
 use crate::client_id;
+use crate::delivery::endpoint::read_ca_bundle;
 use crate::delivery::{Endpoint, Policy};
 use crate::destination::{self, Destination};
 use crate::mode::{self, Environment, Mode};
@@ -257,22 +258,6 @@ fn environment_of(value: &Value) -> Result<Environment, OptionsError> {
     Ok(environment)
 }
 
-/// The most read of a CA bundle; a whole public root set is well under 1 MiB.
-pub const CA_BUNDLE_MAX_BYTES: u64 = 4 << 20;
-
-/// The PEM file of extra CA certificates, checked to hold at least one. It must be a
-/// regular file of at most [`CA_BUNDLE_MAX_BYTES`]: a FIFO or a device is never read.
-/// Links are followed, as system bundles often are links (RHEL's
-/// `/etc/pki/tls/certs/ca-bundle.crt`); the checks apply to the file they lead to.
-fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, String> {
-    let pem = atomic_file::read_regular(path, CA_BUNDLE_MAX_BYTES, true)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certificates) if !certificates.is_empty() => Ok(pem),
-        _ => Err("it holds no PEM certificate".to_owned()),
-    }
-}
-
 /// `delivery => #{connect_timeout_ms, request_timeout_ms, deadline_ms, max_attempts,
 /// base_delay_ms, max_delay_ms, max_retry_after_ms}`, each optional.
 fn tuned(value: &Value) -> Result<Policy, OptionsError> {
@@ -431,6 +416,7 @@ fn without_duplicates(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::endpoint::CA_BUNDLE_MAX_BYTES;
 
     fn start(pairs: Vec<(&str, Value)>) -> Result<ServiceConfig, OptionsError> {
         let argument = Value::Map(pairs.into_iter().map(|(k, v)| (Value::atom(k), v)).collect());

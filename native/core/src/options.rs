@@ -8,15 +8,15 @@
 //! or an unknown name is shown only when it is a number or a short plain name, a URL only
 //! as scheme, host, port and path; anything else is described by its shape and length.
 
-use std::fmt::Write as _;
 use std::path::{Component, PathBuf};
 
 use thiserror::Error;
-use url::{Host, Url};
+use url::Url;
 
+use crate::delivery::endpoint::{self, url_for_messages};
 use crate::destination::{self, Destination};
 use crate::mode::Report;
-use crate::shown::{path_shown, plain_name, shape, shown, MAX_SHOWN_PATH};
+use crate::shown::{path_shown, plain_name, shape, shown};
 use crate::value::Value;
 
 /// Default delay before the first report: 5 minutes.
@@ -31,8 +31,6 @@ pub const MIN_PERIODIC_REPORT_MS: u64 = 60_000;
 /// The start argument that lowers [`MIN_PERIODIC_REPORT_MS`], for tests only; see
 /// [`min_periodic_report`].
 pub const MIN_PERIODIC_REPORT_KEY: &str = "min_periodic_report";
-/// Where both protocols go unless `google_analytics_url` says otherwise.
-pub const DEFAULT_GOOGLE_ANALYTICS_URL: &str = "https://www.google-analytics.com";
 
 /// The options an operator can set, in the order errors are reported for them.
 pub const OPTION_NAMES: [&str; 7] = [
@@ -74,15 +72,11 @@ impl Default for Options {
             initial_report_ms: DEFAULT_INITIAL_REPORT_MS,
             periodic_report_ms: DEFAULT_PERIODIC_REPORT_MS,
             tracking_ids: Vec::new(),
-            google_analytics_url: default_url(),
+            google_analytics_url: endpoint::default_base(),
             report_file: None,
             ca_bundle: None,
         }
     }
-}
-
-fn default_url() -> Url {
-    Url::parse(DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses")
 }
 
 /// Options together with remarks worth one warning each.
@@ -279,7 +273,9 @@ fn apply(
             into.warnings.extend(parsed.warnings);
         }
         "google_analytics_url" => {
-            options.google_analytics_url = base_url(value)
+            let url = value.text().ok_or_else(|| "expected a URL string".to_owned());
+            options.google_analytics_url = url
+                .and_then(|text| endpoint::base_url(&text))
                 .map_err(|why| invalid(key, format!("google_analytics_url = {}: {why}", url_shown(value))))?;
         }
         "report_file" => {
@@ -318,58 +314,6 @@ fn milliseconds(key: &Value, value: &Value, min: u64) -> Result<u64, OptionsErro
     }
 }
 
-/// An `https` base URL, or `http` for a loopback host (a local collector); no query,
-/// fragment or credentials, since the protocol paths are appended to it. The error never
-/// repeats the URL's text: what is wrong with it may be a secret.
-pub fn base_url(value: &Value) -> Result<Url, String> {
-    let text = value.text().ok_or("expected a URL string")?;
-    // The parser's messages are fixed words ("invalid port number"), never the input.
-    let mut url = Url::parse(&text).map_err(|e| format!("not a URL ({e})"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback_host(url.host()) => {}
-        "http" => return Err("plain http is allowed only for a loopback host; use https".into()),
-        other if other.len() <= 10 && other.bytes().all(|b| b.is_ascii_lowercase()) => {
-            return Err(format!("unsupported scheme {other}; use https"))
-        }
-        _ => return Err("unsupported scheme; use https".into()),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("credentials (user:password@) are not allowed in a base URL; they are not shown".into());
-    }
-    if url.query().is_some() {
-        return Err("a query string is not allowed in a base URL; it is not shown".into());
-    }
-    if url.fragment().is_some() {
-        return Err("a fragment (#...) is not allowed in a base URL; it is not shown".into());
-    }
-    let path = url.path().trim_end_matches('/').to_owned();
-    if let Some(protocol) = ["/mp/collect", "/batch", "/collect"].iter().find(|p| path.ends_with(*p)) {
-        return Err(format!(
-            "give the base URL only, without {protocol}: the protocol paths are added to it"
-        ));
-    }
-    url.set_path(&path);
-    Ok(url)
-}
-
-/// A URL as a message may show it: `scheme://host[:port]/path`, never the query string,
-/// fragment or credentials, which may carry a secret.
-pub fn url_for_messages(url: &Url) -> String {
-    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        let _ = write!(out, ":{port}");
-    }
-    let path = url.path();
-    if path.chars().count() > MAX_SHOWN_PATH {
-        out.extend(path.chars().take(MAX_SHOWN_PATH - 3));
-        out.push_str("...");
-    } else {
-        out.push_str(path);
-    }
-    out
-}
-
 /// The `google_analytics_url` value as a message may show it: an http(s) URL through
 /// [`url_for_messages`]; any other text, which may be a misplaced secret, by its length.
 fn url_shown(value: &Value) -> String {
@@ -379,20 +323,6 @@ fn url_shown(value: &Value) -> String {
             format!("{:?}", url_for_messages(&url))
         }
         _ => format!("a string of {} characters", text.chars().count()),
-    }
-}
-
-/// Whether a URL's host is this machine's loopback.
-pub fn is_loopback(url: &Url) -> bool {
-    is_loopback_host(url.host())
-}
-
-fn is_loopback_host(host: Option<Host<&str>>) -> bool {
-    match host {
-        Some(Host::Domain(name)) => name == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -595,19 +525,6 @@ mod tests {
     fn binary_keys_are_accepted() {
         let options = Value::Map(vec![(Value::binary("periodic_report"), Value::Integer(70_000))]);
         assert_eq!(parse(&options).unwrap().options.periodic_report_ms, 70_000);
-    }
-
-    #[test]
-    fn base_url_accepts_https_eu_and_local_http() {
-        for (given, wanted) in [
-            ("https://region1.google-analytics.com", "https://region1.google-analytics.com/"),
-            ("https://www.google-analytics.com/", "https://www.google-analytics.com/"),
-            ("http://127.0.0.1:8765", "http://127.0.0.1:8765/"),
-            ("http://localhost:1/prefix/", "http://localhost:1/prefix"),
-            ("http://[::1]:9", "http://[::1]:9/"),
-        ] {
-            assert_eq!(base_url(&Value::charlist(given)).unwrap().as_str(), wanted);
-        }
     }
 
     #[test]

@@ -1,12 +1,20 @@
-//! Where delivery goes and how it connects: the base URL, the CA certificates trusted
-//! besides the system's roots, the HTTP client built from both, and the request URLs.
+//! Where delivery goes and how it connects: the rules a base URL must follow (https, or
+//! http to this machine's loopback), the CA bundle trusted besides the system's roots,
+//! the HTTP client built from both, and the URL of each request.
+
+use std::fmt::Write as _;
+use std::path::Path;
 
 use reqwest::{Certificate, Client};
-use url::Url;
+use url::{Host, Url};
 
 use super::{errors, Policy};
+use crate::atomic_file;
 use crate::destination::Secret;
-use crate::options;
+use crate::shown::MAX_SHOWN_PATH;
+
+/// Where both protocols go unless `google_analytics_url` says otherwise.
+pub const DEFAULT_GOOGLE_ANALYTICS_URL: &str = "https://www.google-analytics.com";
 
 const USER_AGENT: &str = concat!("mongoose_system_metrics/", env!("CARGO_PKG_VERSION"));
 
@@ -21,7 +29,88 @@ pub struct Endpoint {
 
 /// The base URL both protocols go to unless `google_analytics_url` says otherwise.
 pub fn default_base() -> Url {
-    Url::parse(options::DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses")
+    Url::parse(DEFAULT_GOOGLE_ANALYTICS_URL).expect("the default URL parses")
+}
+
+/// An `https` base URL, or `http` for a loopback host (a local collector); no query,
+/// fragment or credentials, since the protocol paths are appended to it. The error never
+/// repeats the URL's text: what is wrong with it may be a secret.
+pub fn base_url(text: &str) -> Result<Url, String> {
+    // The parser's messages are fixed words ("invalid port number"), never the input.
+    let mut url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(url.host()) => {}
+        "http" => return Err("plain http is allowed only for a loopback host; use https".into()),
+        other if other.len() <= 10 && other.bytes().all(|b| b.is_ascii_lowercase()) => {
+            return Err(format!("unsupported scheme {other}; use https"))
+        }
+        _ => return Err("unsupported scheme; use https".into()),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials (user:password@) are not allowed in a base URL; they are not shown".into());
+    }
+    if url.query().is_some() {
+        return Err("a query string is not allowed in a base URL; it is not shown".into());
+    }
+    if url.fragment().is_some() {
+        return Err("a fragment (#...) is not allowed in a base URL; it is not shown".into());
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    if let Some(protocol) = ["/mp/collect", "/batch", "/collect"].iter().find(|p| path.ends_with(*p)) {
+        return Err(format!(
+            "give the base URL only, without {protocol}: the protocol paths are added to it"
+        ));
+    }
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// A URL as a message may show it: `scheme://host[:port]/path`, never the query string,
+/// fragment or credentials, which may carry a secret.
+pub fn url_for_messages(url: &Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        let _ = write!(out, ":{port}");
+    }
+    let path = url.path();
+    if path.chars().count() > MAX_SHOWN_PATH {
+        out.extend(path.chars().take(MAX_SHOWN_PATH - 3));
+        out.push_str("...");
+    } else {
+        out.push_str(path);
+    }
+    out
+}
+
+/// Whether a URL's host is this machine's loopback.
+pub fn is_loopback(url: &Url) -> bool {
+    is_loopback_host(url.host())
+}
+
+fn is_loopback_host(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Domain(name)) => name == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The most read of a CA bundle; a whole public root set is well under 1 MiB.
+pub const CA_BUNDLE_MAX_BYTES: u64 = 4 << 20;
+
+/// The PEM file of extra CA certificates, checked to hold at least one. It must be a
+/// regular file of at most [`CA_BUNDLE_MAX_BYTES`]: a FIFO or a device is never read.
+/// Links are followed, as system bundles often are links (RHEL's
+/// `/etc/pki/tls/certs/ca-bundle.crt`); the checks apply to the file they lead to.
+pub fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = atomic_file::read_regular(path, CA_BUNDLE_MAX_BYTES, true)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    match Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(pem),
+        _ => Err("it holds no PEM certificate".to_owned()),
+    }
 }
 
 /// Builds the client of an endpoint. Blocking: for an `https` base it reads the system's
@@ -33,7 +122,7 @@ pub(super) fn build_client(endpoint: &Endpoint, policy: Policy) -> Result<Client
         .timeout(policy.request_timeout)
         // A redirect would carry the secret somewhere Google did not say.
         .redirect(reqwest::redirect::Policy::none());
-    if options::is_loopback(&endpoint.base) {
+    if is_loopback(&endpoint.base) {
         // A proxy cannot reach this machine's loopback on our behalf.
         builder = builder.no_proxy();
     }
@@ -190,5 +279,18 @@ mod tests {
             with_path(&Url::parse("https://region1.google-analytics.com/").unwrap(), "/batch").as_str(),
             "https://region1.google-analytics.com/batch"
         );
+    }
+
+    #[test]
+    fn base_url_accepts_https_eu_and_local_http() {
+        for (given, wanted) in [
+            ("https://region1.google-analytics.com", "https://region1.google-analytics.com/"),
+            ("https://www.google-analytics.com/", "https://www.google-analytics.com/"),
+            ("http://127.0.0.1:8765", "http://127.0.0.1:8765/"),
+            ("http://localhost:1/prefix/", "http://localhost:1/prefix"),
+            ("http://[::1]:9", "http://[::1]:9/"),
+        ] {
+            assert_eq!(base_url(given).unwrap().as_str(), wanted);
+        }
     }
 }
