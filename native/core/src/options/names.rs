@@ -74,6 +74,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::options::parse;
     use crate::options::tests::{assert_hidden, map, refused};
@@ -148,5 +150,68 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("report", "report"), 0);
+    }
+
+    /// MongooseIM's adapter, whose `config_spec/0` is the TOML spec of the service's
+    /// section: MongooseIM's parser refuses any key it does not list, before the core
+    /// sees the options.
+    const MONGOOSEIM_ADAPTER: &str =
+        include_str!("../../../../erlang/src/mongoose_system_metrics_mongooseim.erl");
+
+    /// The keys of the first level of the section that `config_spec/0` builds: each
+    /// `<<"name">>` directly in its map, not those of a nested section or a comment.
+    fn toml_spec_keys(erlang: &str) -> BTreeSet<String> {
+        let start = erlang.find("\nconfig_spec() ->").expect("the adapter defines config_spec/0");
+        let code: String = erlang[start..]
+            .lines()
+            .map(|line| line.split('%').next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let opening = "section(#{";
+        let map = &code[code.find(opening).expect("config_spec/0 builds a section") + opening.len()..];
+        let mut keys = BTreeSet::new();
+        let (mut depth, mut at) = (1, 0);
+        while depth > 0 && at < map.len() {
+            match map.as_bytes()[at] {
+                b'{' | b'(' | b'[' => depth += 1,
+                b'}' | b')' | b']' => depth -= 1,
+                b'<' if depth == 1 && map[at..].starts_with("<<\"") => {
+                    let name = &map[at + 3..];
+                    let end = name.find('"').expect("a key's binary ends");
+                    keys.insert(name[..end].to_owned());
+                    at += 3 + end;
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        keys
+    }
+
+    #[test]
+    fn mongooseims_toml_spec_lists_exactly_the_options_and_their_alias() {
+        let accepted: BTreeSet<String> =
+            OPTION_NAMES.iter().chain([&MISSPELT_INITIAL_REPORT]).map(|name| name.to_string()).collect();
+        assert_eq!(
+            toml_spec_keys(MONGOOSEIM_ADAPTER),
+            accepted,
+            "config_spec/0 of mongoose_system_metrics_mongooseim.erl and OPTION_NAMES, with the alias, \
+             must name the same options"
+        );
+    }
+
+    #[test]
+    fn the_toml_spec_reader_sees_only_the_first_level_of_the_section() {
+        let erlang = r#"other() -> ok.
+
+config_spec() ->
+    section(#{<<"a">> => option(string, any),
+              %% <<"commented">> => x.
+              <<"b">> => section(#{<<"nested">> => x}, []),
+              <<"c">> => y}, []).
+
+next() -> #{<<"later">> => z}.
+"#;
+        assert_eq!(toml_spec_keys(erlang), ["a", "b", "c"].map(String::from).into_iter().collect());
     }
 }
