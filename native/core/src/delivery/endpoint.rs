@@ -132,7 +132,7 @@ pub(super) fn build_client(endpoint: &Endpoint, policy: Policy) -> Result<Client
         None => Vec::new(),
     };
     builder = if endpoint.base.scheme() == "http" {
-        // Plain http (the options allow it only for a loopback host, with no redirects and
+        // Plain http (`base_url` allows it only for a loopback host, with no redirects and
         // no proxy) makes no TLS connection: the system's roots are not loaded at all. Were
         // TLS ever attempted, it would be verified against the CA bundle alone, and with
         // none it fails: closed, never open.
