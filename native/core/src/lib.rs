@@ -1,7 +1,8 @@
 //! The core of `service_mongoose_system_metrics`: everything that decides what is
 //! reported and how, as plain Rust that `cargo test` checks without a BEAM.
 //!
-//! Data flows one way: [`options`] and [`config`] validate the service options;
+//! Data flows one way: [`options`] and [`config`] validate the service options, with
+//! [`destination`] for where reports go and [`delivery::endpoint`] for the URL rules;
 //! [`facts`] types the raw facts the Erlang side collects and [`aggregate`] merges a
 //! cluster's; [`events`] turns them into
 //! anonymous GA4 events using the allowlists of [`known`]; [`limits`] makes them fit
@@ -29,6 +30,7 @@ pub mod report;
 pub mod reporter;
 pub mod runtime;
 pub mod send_log;
+mod shown;
 pub mod sync;
 pub mod ua;
 pub mod value;

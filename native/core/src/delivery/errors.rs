@@ -60,3 +60,31 @@ pub fn redact(message: &str, secret: &Secret) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::test_support::ga4;
+    use crate::destination::Destination;
+
+    #[test]
+    fn redact_removes_secrets_from_urls_and_text() {
+        let long = match ga4("G-1", "0123456789abcdef") {
+            Destination::Ga4 { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            redact(
+                "error for url (http://x/mp/collect?measurement_id=G-1&api_secret=0123456789abcdef) here",
+                &long
+            ),
+            "error for url (http://x/mp/collect?measurement_id=G-1&api_secret=<redacted>) here"
+        );
+        assert_eq!(redact("saw 0123456789abcdef", &long), "saw <redacted>");
+        let short = match ga4("G-1", "s") {
+            Destination::Ga4 { secret, .. } => secret,
+            _ => unreachable!(),
+        };
+        assert_eq!(redact("HTTP status 500", &short), "HTTP status 500");
+    }
+}
