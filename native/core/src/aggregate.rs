@@ -70,9 +70,9 @@ fn modules(all: &[Facts]) -> Option<Vec<HostTypeModules>> {
         match merged.iter_mut().find(|m| m.host_type == host_type.host_type) {
             None => merged.push(host_type.clone()),
             Some(existing) => {
-                for (module, opts) in &host_type.modules {
-                    if !existing.modules.iter().any(|(m, _)| m == module) {
-                        existing.modules.push((module.clone(), opts.clone()));
+                for module in &host_type.modules {
+                    if !existing.modules.iter().any(|m| m.name == module.name) {
+                        existing.modules.push(module.clone());
                     }
                 }
             }
@@ -112,7 +112,7 @@ fn stanzas(all: &[Facts]) -> Option<BTreeMap<String, u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Cluster, Listener};
+    use crate::facts::{Cluster, Listener, Module, ModuleOptions};
     use crate::value::Value;
 
     fn node(uptime: u64, version: &str, components: u64, messages: u64) -> Facts {
@@ -177,8 +177,11 @@ mod tests {
     #[test]
     fn modules_are_merged_per_host_type() {
         let host = |ht: &str, modules: &[&str]| HostTypeModules {
-            host_type: Value::binary(ht),
-            modules: modules.iter().map(|m| ((*m).to_owned(), Value::Map(vec![]))).collect(),
+            host_type: Value::binary(ht).into(),
+            modules: modules
+                .iter()
+                .map(|m| Module { name: (*m).to_owned(), options: ModuleOptions::default() })
+                .collect(),
         };
         let a = Facts { modules: Some(vec![host("h1", &["mod_ping", "mod_vcard"])]), ..Facts::default() };
         let b = Facts {
@@ -186,7 +189,7 @@ mod tests {
             ..Facts::default()
         };
         let merged = merge(with_members(a, vec![b], 0)).modules.unwrap();
-        let names = |h: &HostTypeModules| h.modules.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>();
+        let names = |h: &HostTypeModules| h.modules.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
         assert_eq!(merged.len(), 2);
         assert_eq!(names(&merged[0]), ["mod_ping", "mod_vcard", "mod_mam"]);
         assert_eq!(names(&merged[1]), ["mod_ping"]);

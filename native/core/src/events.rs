@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::facts::{Facts, Listener};
+use crate::facts::{Facts, Listener, ModuleOptions};
 use crate::known;
 pub use crate::params::Params;
-use crate::value::Value;
 
 /// A name or value of an event: nearly always one of the fixed names of this crate,
 /// borrowed, so that a report of tens of thousands of events allocates little.
@@ -89,11 +88,11 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
         // facts' order of host types, which leave no other trace.
         let mut by_module: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         for host_type in host_types {
-            for (module, opts) in &host_type.modules {
-                if let Some(module) = known::find(known::MODULES, module) {
-                    by_module.entry(module).or_default().extend(module_events(module, opts));
+            for module in &host_type.modules {
+                if let Some(name) = known::find(known::MODULES, &module.name) {
+                    by_module.entry(name).or_default().extend(module_events(name, &module.options));
                 } else {
-                    custom.insert(module.as_str());
+                    custom.insert(module.name.as_str());
                 }
             }
         }
@@ -162,16 +161,16 @@ fn stanza_counts(totals: &StanzaTotals, increments: &StanzaTotals) -> Vec<Event>
 
 /// The events of one module on one host type: one, or one per backend when the module
 /// has several (mod_event_pusher), so that none is lost. `module` is a known module.
-fn module_events(module: &'static str, opts: &Value) -> Vec<Event> {
+fn module_events(module: &'static str, options: &ModuleOptions) -> Vec<Event> {
     let mut single = Event::new("module_with_opt", [("module", module.into())]);
     let mut backends = Vec::new();
-    for (key, allowed) in [
-        ("backend", known::BACKENDS),
-        ("online_backend", known::BACKENDS),
-        ("api_version", known::API_VERSIONS),
+    for (key, given, allowed) in [
+        ("backend", &options.backend, known::BACKENDS),
+        ("online_backend", &options.online_backend, known::BACKENDS),
+        ("api_version", &options.api_version, known::API_VERSIONS),
     ] {
         let mut values: Vec<&'static str> = Vec::new();
-        for value in options(opts, key).filter_map(|v| known_name(v, allowed)) {
+        for value in given.iter().filter_map(|v| known::find(allowed, v)) {
             if !values.contains(&value) {
                 values.push(value);
             }
@@ -198,30 +197,6 @@ fn module_events(module: &'static str, opts: &Value) -> Vec<Event> {
             event
         })
         .collect()
-}
-
-/// The name `value` gives, as spelt in the sorted list `allowed`, when it is there.
-fn known_name(value: &Value, allowed: &[&'static str]) -> Option<&'static str> {
-    match value {
-        Value::Atom(name) => known::find(allowed, name),
-        other => known::find(allowed, &other.name()?),
-    }
-}
-
-/// Every value of an option of a module, from a map or a proplist (where a key may
-/// repeat, as in `config_metrics/1` results); anything odd reads as absent.
-fn options<'a>(opts: &'a Value, key: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    let (pairs, items): (&[(Value, Value)], &[Value]) = match opts {
-        Value::Map(pairs) => (pairs, &[]),
-        Value::List(items) => (&[], items),
-        _ => (&[], &[]),
-    };
-    let from_map = pairs.iter().filter(move |(k, _)| k.is_atom(key)).map(|(_, v)| v);
-    let from_list = items.iter().filter_map(move |item| match item {
-        Value::Tuple(kv) if kv.len() == 2 && kv[0].is_atom(key) => Some(&kv[1]),
-        _ => None,
-    });
-    from_map.chain(from_list)
 }
 
 fn cluster(facts: &Facts) -> Option<Event> {
@@ -364,7 +339,8 @@ fn outgoing_pools(pools: &[String]) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::HostTypeModules;
+    use crate::facts::{HostTypeModules, Module};
+    use crate::value::Value;
 
     /// A first report: no stanza totals before it.
     fn build(facts: &Facts) -> Vec<Event> {
@@ -381,6 +357,11 @@ mod tests {
 
     fn opts(pairs: &[(&str, Value)]) -> Value {
         Value::Map(pairs.iter().map(|(k, v)| (Value::atom(k), v.clone())).collect())
+    }
+
+    /// A module with its options as the facts would give them.
+    fn module(name: &str, opts: Value) -> Module {
+        Module { name: name.into(), options: ModuleOptions::parse(&opts) }
     }
 
     #[test]
@@ -442,30 +423,30 @@ mod tests {
     #[test]
     fn known_modules_are_named_with_safe_options_and_custom_ones_only_counted() {
         let host_a = HostTypeModules {
-            host_type: Value::binary("a.example.com"),
+            host_type: Value::binary("a.example.com").into(),
             modules: vec![
-                (
-                    "mod_vcard".into(),
+                module(
+                    "mod_vcard",
                     opts(&[("backend", Value::atom("rdbms")), ("host", Value::binary("vjud.example.com"))]),
                 ),
-                (
-                    "mod_muc".into(),
+                module(
+                    "mod_muc",
                     opts(&[("backend", Value::atom("mnesia")), ("online_backend", Value::atom("cets"))]),
                 ),
-                ("mod_secret_sauce".into(), opts(&[])),
-                ("mod_mam".into(), opts(&[("backend", Value::atom("my_custom_backend"))])),
+                module("mod_secret_sauce", opts(&[])),
+                module("mod_mam", opts(&[("backend", Value::atom("my_custom_backend"))])),
             ],
         };
         let host_b = HostTypeModules {
-            host_type: Value::binary("b.example.com"),
+            host_type: Value::binary("b.example.com").into(),
             modules: vec![
-                (
-                    "mod_push_service_mongoosepush".into(),
+                module(
+                    "mod_push_service_mongoosepush",
                     Value::List(vec![Value::Tuple(vec![Value::atom("api_version"), Value::binary("v3")])]),
                 ),
-                ("mod_secret_sauce".into(), Value::Other("pid")),
-                ("mod_other_custom".into(), Value::Other("reference")),
-                ("mod_ping".into(), Value::Tuple(vec![Value::Other("pid")])),
+                module("mod_secret_sauce", Value::Other("pid")),
+                module("mod_other_custom", Value::Other("reference")),
+                module("mod_ping", Value::Tuple(vec![Value::Other("pid")])),
             ],
         };
         let facts = Facts { modules: Some(vec![host_a, host_b]), ..Facts::default() };
@@ -659,8 +640,8 @@ mod tests {
         );
         let facts = Facts {
             modules: Some(vec![HostTypeModules {
-                host_type: Value::atom("ht"),
-                modules: vec![("mod_event_pusher".into(), metrics)],
+                host_type: Value::atom("ht").into(),
+                modules: vec![module("mod_event_pusher", metrics)],
             }]),
             ..Facts::default()
         };

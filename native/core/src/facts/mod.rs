@@ -17,7 +17,7 @@ mod modules;
 mod tests;
 
 pub use listeners::Listener;
-pub use modules::HostTypeModules;
+pub use modules::{HostType, HostTypeModules, Module, ModuleOptions};
 
 /// The facts of one node, as typed data.
 #[derive(Debug, Clone, Default, PartialEq)]

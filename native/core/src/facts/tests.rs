@@ -37,7 +37,9 @@ fn typed_facts_are_read() {
     assert_eq!(f.uptime_ms, Some(1000));
     assert_eq!(f.version.as_deref(), Some("6.8.0"));
     assert_eq!(f.host_type_count, Some(2));
-    assert_eq!(f.modules.unwrap()[0].modules[0].0, "mod_vcard");
+    let vcard = &f.modules.unwrap()[0].modules[0];
+    assert_eq!(vcard.name, "mod_vcard");
+    assert_eq!(vcard.options.backend, ["rdbms"]);
     let l = &f.listeners.unwrap()[0];
     assert_eq!((l.proto.as_str(), l.tls_mode.as_deref()), ("tcp", Some("starttls")));
     assert_eq!(f.outgoing_pools.unwrap(), ["rdbms"]);
