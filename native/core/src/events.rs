@@ -1,4 +1,4 @@
-//! Turns [`Facts`] into GA4 events (the README's "What is sent"), applying the anonymisation
+//! Turns a cluster's facts ([`ClusterFacts`]) into GA4 events (the README's "What is sent"), applying the anonymisation
 //! rules: only names from [`crate::known`] leave the node; everything else is counted.
 //! Host names, domains, paths and option values never reach an event.
 
@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::facts::{Facts, Listener, ModuleOptions};
+use crate::aggregate::ClusterFacts;
+pub use crate::facts::StanzaTotals;
+use crate::facts::{Listener, ModuleOptions};
 use crate::known;
 pub use crate::params::Params;
 
@@ -66,15 +68,12 @@ const ENABLED: &str = "enabled";
 /// Client listeners: MongooseIM 6.1 and later, and 6.0.
 const C2S_LISTENERS: [&str; 2] = ["mongoose_c2s_listener", "ejabberd_c2s"];
 
-/// Stanza counter totals, by stanza type.
-pub type StanzaTotals = BTreeMap<String, u64>;
-
 /// Each node's stanza totals at the last report, by node name: the base of increments.
 pub type StanzaBaseline = BTreeMap<String, StanzaTotals>;
 
 /// Builds the events of one report, in a fixed order; `previous` holds each node's
 /// stanza totals at the last report.
-pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
+pub fn build(facts: &ClusterFacts, previous: &StanzaBaseline) -> Vec<Event> {
     let mut events = Vec::new();
     if let Some(n) = facts.host_type_count {
         events.push(Event::new("host_count", [("value", n.into())]));
@@ -110,7 +109,7 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
         events.extend(outgoing_pools(pools));
     }
     if let Some(totals) = &facts.stanza_counts {
-        events.extend(stanza_counts(totals, &increments(facts, previous)));
+        events.extend(stanza_counts(totals, &increments(&facts.stanza_by_node, previous)));
     }
     events
 }
@@ -118,13 +117,7 @@ pub fn build(facts: &Facts, previous: &StanzaBaseline) -> Vec<Event> {
 /// The growth since the last report, node by node, then summed: a node whose total fell
 /// was restarted (its counter reset) and counts from zero, never negative; a node that
 /// left or restarted changes nothing for the others.
-fn increments(facts: &Facts, previous: &StanzaBaseline) -> StanzaTotals {
-    // Facts not merged into a cluster's are one node's own.
-    let by_node: Vec<(&str, &StanzaTotals)> = if facts.stanza_by_node.is_empty() {
-        facts.stanza_counts.iter().map(|t| (facts.node.as_deref().unwrap_or(""), t)).collect()
-    } else {
-        facts.stanza_by_node.iter().map(|(node, t)| (node.as_str(), t)).collect()
-    };
+fn increments(by_node: &[(String, StanzaTotals)], previous: &StanzaBaseline) -> StanzaTotals {
     let mut sums = StanzaTotals::new();
     for (node, totals) in by_node {
         for (kind, total) in totals {
@@ -199,7 +192,7 @@ fn module_events(module: &'static str, options: &ModuleOptions) -> Vec<Event> {
         .collect()
 }
 
-fn cluster(facts: &Facts) -> Option<Event> {
+fn cluster(facts: &ClusterFacts) -> Option<Event> {
     let mut params = Params::default();
     if let Some(ms) = facts.uptime_ms {
         params.insert(Cow::Borrowed("uptime"), format_uptime(ms).into());
@@ -213,8 +206,8 @@ fn cluster(facts: &Facts) -> Option<Event> {
     if let Some(n) = facts.node_count {
         params.insert(Cow::Borrowed("node_number"), Param::Int(n));
     }
-    if let Some(n) = facts.unreachable_nodes.filter(|n| *n > 0) {
-        params.insert(Cow::Borrowed("unreachable_nodes"), Param::Int(n));
+    if facts.unreachable_nodes > 0 {
+        params.insert(Cow::Borrowed("unreachable_nodes"), Param::Int(facts.unreachable_nodes));
     }
     if let Some(path) = &facts.config_file {
         params.insert(Cow::Borrowed("config_type"), config_type(path).into());
@@ -339,12 +332,13 @@ fn outgoing_pools(pools: &[String]) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{HostTypeModules, Module};
+    use crate::aggregate::merge;
+    use crate::facts::{Facts, HostTypeModules, Module};
     use crate::value::Value;
 
     /// A first report: no stanza totals before it.
     fn build(facts: &Facts) -> Vec<Event> {
-        super::build(facts, &StanzaBaseline::new())
+        super::build(&merge(facts.clone()), &StanzaBaseline::new())
     }
 
     fn names(events: &[Event]) -> Vec<&str> {
@@ -596,7 +590,7 @@ mod tests {
         );
         let previous: StanzaBaseline =
             [(String::new(), totals(&[("xmppIqSent", 5), ("xmppMessageSent", 10)]))].into();
-        let next = super::build(&facts(&[("xmppIqSent", 7), ("xmppMessageSent", 3)]), &previous);
+        let next = super::build(&merge(facts(&[("xmppIqSent", 7), ("xmppMessageSent", 3)])), &previous);
         assert_eq!(
             rows(next),
             [
@@ -624,7 +618,7 @@ mod tests {
             }),
             ..node("a", 110)
         };
-        let events = super::build(&crate::aggregate::merge(cluster), &previous);
+        let events = super::build(&merge(cluster), &previous);
         let stanza = events.iter().find(|e| e.name == "xmpp_stanza_count").unwrap();
         assert_eq!(stanza.params["total"], Param::Int(120));
         assert_eq!(stanza.params["increment"], Param::Int(10 + 3 + 7), "never the cluster's whole total");

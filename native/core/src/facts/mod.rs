@@ -43,21 +43,19 @@ pub struct Facts {
     /// Path of the configuration file (only its type is reported).
     pub config_file: Option<String>,
     /// Stanza counter totals, by stanza type (see [`known::STANZA_TYPES`]).
-    pub stanza_counts: Option<BTreeMap<String, u64>>,
+    pub stanza_counts: Option<StanzaTotals>,
     /// The cluster's own id, when the host has one (MongooseIM's persistent cluster id):
     /// the report's client id then.
     pub client_id: Option<String>,
     /// The other members of the cluster, when this node reports for all of them.
     pub cluster: Option<Cluster>,
-    /// Members that did not answer, once a cluster's facts are merged
-    /// ([`crate::aggregate::merge`]); never given directly.
-    pub unreachable_nodes: Option<u64>,
     /// The node the facts are of (its name, to match it from one report to the next;
     /// never reported).
     pub node: Option<String>,
-    /// Each node's stanza totals, once merged; never given directly.
-    pub stanza_by_node: Vec<(String, BTreeMap<String, u64>)>,
 }
+
+/// Stanza counter totals, by stanza type.
+pub type StanzaTotals = BTreeMap<String, u64>;
 
 /// The facts of the other members of a cluster, gathered by the node that reports.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -199,7 +197,7 @@ fn count(value: &Value) -> Option<u64> {
     }
 }
 
-fn stanza_counts(value: &Value) -> Option<BTreeMap<String, u64>> {
+fn stanza_counts(value: &Value) -> Option<StanzaTotals> {
     let Value::Map(pairs) = value else { return None };
     pairs
         .iter()
