@@ -2,8 +2,8 @@
 //! reported and how, as plain Rust that `cargo test` checks without a BEAM.
 //!
 //! Data flows one way: [`options`] and [`config`] validate the service options;
-//! [`facts`] types the raw facts the Erlang side collects and [`aggregate`] merges a
-//! cluster's; [`events`] turns them into
+//! [`facts`] types the raw facts the Erlang side collects, once, and [`aggregate`] merges
+//! a cluster's into one [`aggregate::ClusterFacts`]; [`events`] turns that into
 //! anonymous GA4 events using the allowlists of [`known`]; [`limits`] makes them fit
 //! Google's limits; [`ga4`] encodes the requests;
 //! [`delivery`] sends them; [`report`] and [`atomic_file`] write the report file; and

@@ -101,3 +101,32 @@ fn bad_facts_are_named() {
     }
     assert!(parse(&Value::List(vec![])).is_err());
 }
+
+#[test]
+fn odd_module_options_never_cost_the_modules_fact() {
+    let mut deep = Value::atom("rdbms");
+    for _ in 0..200 {
+        deep = Value::List(vec![Value::Tuple(vec![Value::atom("backend"), deep])]);
+    }
+    let modules = Value::Map(vec![(
+        Value::binary("localhost"),
+        Value::Map(vec![
+            (Value::atom("mod_ping"), Value::Other(crate::value::IMPROPER_LIST)),
+            (Value::atom("mod_mam"), Value::Map(vec![(Value::binary("backend"), Value::atom("rdbms"))])),
+            (Value::atom("mod_muc"), deep),
+            (
+                Value::atom("mod_vcard"),
+                Value::List(vec![
+                    Value::Other(crate::value::TOO_DEEP),
+                    Value::Tuple(vec![Value::atom("backend"), Value::charlist("ldap")]),
+                ]),
+            ),
+        ]),
+    )]);
+    let host_type = facts(vec![("modules", modules)]).unwrap().modules.unwrap().remove(0);
+    let options: Vec<(&str, &ModuleOptions)> =
+        host_type.modules.iter().map(|m| (m.name.as_str(), &m.options)).collect();
+    let ldap = ModuleOptions { backend: vec!["ldap".into()], ..ModuleOptions::default() };
+    let none = ModuleOptions::default();
+    assert_eq!(options, [("mod_ping", &none), ("mod_mam", &none), ("mod_muc", &none), ("mod_vcard", &ldap)]);
+}
