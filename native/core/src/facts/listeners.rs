@@ -21,7 +21,7 @@ pub struct Listener {
 const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
 
 /// A list of listener maps; the first bad listener refuses the fact, naming it.
-pub(super) fn listeners(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {
+pub(super) fn parse(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {
     let Value::List(items) = value else {
         return Err(error(
             name,

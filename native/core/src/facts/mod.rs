@@ -145,10 +145,9 @@ fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<V
         },
         "domain_count" => facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
         "modules" => {
-            facts.modules =
-                Some(modules::modules(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
+            facts.modules = Some(modules::parse(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
         }
-        "listeners" => facts.listeners = Some(listeners::listeners(&name, val)?),
+        "listeners" => facts.listeners = Some(listeners::parse(&name, val)?),
         "outgoing_pools" => {
             facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
         }

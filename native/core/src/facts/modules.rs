@@ -80,7 +80,7 @@ impl ModuleOptions {
 }
 
 /// `#{HostType => #{Module => Opts}}`, module names atoms; `None` for any other shape.
-pub(super) fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
+pub(super) fn parse(value: &Value) -> Option<Vec<HostTypeModules>> {
     let Value::Map(host_types) = value else { return None };
     host_types
         .iter()
@@ -194,7 +194,7 @@ mod tests {
             ),
             (Value::Other(TOO_DEEP), Value::Map(vec![])),
         ]);
-        let typed = modules(&host_types).unwrap();
+        let typed = parse(&host_types).unwrap();
         assert_eq!(typed.len(), 2);
         assert_eq!(typed[0].host_type, HostType::from(Value::binary("a.example.com")));
         assert_eq!(
@@ -221,7 +221,7 @@ mod tests {
                 Value::Map(vec![(Value::Other(TOO_DEEP), Value::List(vec![]))]),
             )]),
         ] {
-            assert_eq!(modules(&refused), None, "{}", refused.render());
+            assert_eq!(parse(&refused), None, "{}", refused.render());
         }
     }
 }
