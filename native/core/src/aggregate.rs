@@ -9,21 +9,52 @@
 
 use std::collections::BTreeMap;
 
-use crate::facts::{Facts, HostTypeModules};
+use crate::facts::{Facts, HostTypeModules, Listener, StanzaTotals};
 
-/// The facts of the whole cluster, or `facts` as they are when they hold no cluster; in
-/// both, each node's stanza totals kept apart, for increments node by node.
-pub fn merge(mut facts: Facts) -> Facts {
+/// What one report tells of a whole cluster: its nodes' [`Facts`] merged (see [`merge`]),
+/// and what only the merge knows. Events are built from this.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterFacts {
+    /// The longest uptime, in milliseconds.
+    pub uptime_ms: Option<u64>,
+    /// Every distinct version, comma-separated, in order of first appearance.
+    pub version: Option<String>,
+    /// Number of nodes, the ones that did not answer included.
+    pub node_count: Option<u64>,
+    /// Number of host types.
+    pub host_type_count: Option<u64>,
+    /// Number of domains.
+    pub domain_count: Option<u64>,
+    /// Modules in use, per host type.
+    pub modules: Option<Vec<HostTypeModules>>,
+    /// Listeners of every node.
+    pub listeners: Option<Vec<Listener>>,
+    /// Types of the outgoing connection pools, one entry per pool.
+    pub outgoing_pools: Option<Vec<String>>,
+    /// Number of connected external XMPP components, on all nodes.
+    pub components: Option<u64>,
+    /// Path of the reporting node's configuration file.
+    pub config_file: Option<String>,
+    /// The cluster's stanza counter totals, by stanza type.
+    pub stanza_counts: Option<StanzaTotals>,
+    /// Members that did not answer.
+    pub unreachable_nodes: u64,
+    /// Each node's own stanza totals, by its name ("" for a node that gives none): a
+    /// node's increments count from its own last totals.
+    pub stanza_by_node: Vec<(String, StanzaTotals)>,
+}
+
+/// The facts of the whole cluster, or `facts` as they are when they hold no cluster.
+pub fn merge(mut facts: Facts) -> ClusterFacts {
     let Some(cluster) = facts.cluster.take() else {
-        facts.stanza_by_node = by_node(std::slice::from_ref(&facts));
-        return facts;
+        return one_node(facts);
     };
     let members = cluster.members.len() as u64;
     let mut all = vec![facts];
     all.extend(cluster.members);
     let max = |get: fn(&Facts) -> Option<u64>| all.iter().filter_map(get).max();
     let sum = |get: fn(&Facts) -> Option<u64>| all.iter().filter_map(get).reduce(|a, b| a + b);
-    Facts {
+    ClusterFacts {
         uptime_ms: max(|f| f.uptime_ms),
         version: versions(&all),
         node_count: Some(max(|f| f.node_count).unwrap_or(0).max(1 + members + cluster.unreachable)),
@@ -37,17 +68,50 @@ pub fn merge(mut facts: Facts) -> Facts {
         outgoing_pools: pools(&all),
         components: sum(|f| f.components),
         config_file: all[0].config_file.clone(),
-        client_id: all[0].client_id.clone(),
         stanza_counts: stanzas(&all),
-        cluster: None,
-        unreachable_nodes: Some(cluster.unreachable),
-        node: all[0].node.clone(),
+        unreachable_nodes: cluster.unreachable,
         stanza_by_node: by_node(&all),
     }
 }
 
+/// A node that reports for itself alone: its facts as they are.
+fn one_node(facts: Facts) -> ClusterFacts {
+    let stanza_by_node = by_node(std::slice::from_ref(&facts));
+    let Facts {
+        uptime_ms,
+        version,
+        node_count,
+        host_type_count,
+        domain_count,
+        modules,
+        listeners,
+        outgoing_pools,
+        components,
+        config_file,
+        stanza_counts,
+        client_id: _,
+        cluster: _,
+        node: _,
+    } = facts;
+    ClusterFacts {
+        uptime_ms,
+        version,
+        node_count,
+        host_type_count,
+        domain_count,
+        modules,
+        listeners,
+        outgoing_pools,
+        components,
+        config_file,
+        stanza_counts,
+        unreachable_nodes: 0,
+        stanza_by_node,
+    }
+}
+
 /// Each node's stanza totals, by its name ("" for a node that gives none).
-fn by_node(all: &[Facts]) -> Vec<(String, BTreeMap<String, u64>)> {
+fn by_node(all: &[Facts]) -> Vec<(String, StanzaTotals)> {
     all.iter().filter_map(|f| Some((f.node.clone().unwrap_or_default(), f.stanza_counts.clone()?))).collect()
 }
 
@@ -70,9 +134,9 @@ fn modules(all: &[Facts]) -> Option<Vec<HostTypeModules>> {
         match merged.iter_mut().find(|m| m.host_type == host_type.host_type) {
             None => merged.push(host_type.clone()),
             Some(existing) => {
-                for (module, opts) in &host_type.modules {
-                    if !existing.modules.iter().any(|(m, _)| m == module) {
-                        existing.modules.push((module.clone(), opts.clone()));
+                for module in &host_type.modules {
+                    if !existing.modules.iter().any(|m| m.name == module.name) {
+                        existing.modules.push(module.clone());
                     }
                 }
             }
@@ -99,8 +163,8 @@ fn pools(all: &[Facts]) -> Option<Vec<String>> {
         .then(|| most.into_iter().flat_map(|(kind, n)| std::iter::repeat_n(kind.to_owned(), n)).collect())
 }
 
-fn stanzas(all: &[Facts]) -> Option<BTreeMap<String, u64>> {
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+fn stanzas(all: &[Facts]) -> Option<StanzaTotals> {
+    let mut totals = StanzaTotals::new();
     for counts in all.iter().filter_map(|f| f.stanza_counts.as_ref()) {
         for (kind, n) in counts {
             *totals.entry(kind.clone()).or_default() += n;
@@ -112,7 +176,7 @@ fn stanzas(all: &[Facts]) -> Option<BTreeMap<String, u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Cluster, Listener};
+    use crate::facts::{Cluster, Module, ModuleOptions};
     use crate::value::Value;
 
     fn node(uptime: u64, version: &str, components: u64, messages: u64) -> Facts {
@@ -139,7 +203,22 @@ mod tests {
         let facts = node(1, "6.8.0", 1, 1);
         let merged = merge(facts.clone());
         assert_eq!(merged.stanza_by_node, [(String::new(), facts.stanza_counts.clone().unwrap())]);
-        assert_eq!(Facts { stanza_by_node: vec![], ..merged }, facts);
+        let unchanged = ClusterFacts {
+            uptime_ms: facts.uptime_ms,
+            version: facts.version,
+            node_count: facts.node_count,
+            host_type_count: facts.host_type_count,
+            domain_count: facts.domain_count,
+            modules: facts.modules,
+            listeners: facts.listeners,
+            outgoing_pools: facts.outgoing_pools,
+            components: facts.components,
+            config_file: facts.config_file,
+            stanza_counts: facts.stanza_counts,
+            unreachable_nodes: 0,
+            stanza_by_node: vec![],
+        };
+        assert_eq!(ClusterFacts { stanza_by_node: vec![], ..merged }, unchanged);
     }
 
     #[test]
@@ -159,7 +238,7 @@ mod tests {
             "pools per type, not per node"
         );
         assert_eq!(merged.node_count, Some(4), "three that answered and one that did not");
-        assert_eq!(merged.unreachable_nodes, Some(1));
+        assert_eq!(merged.unreachable_nodes, 1);
         assert_eq!(merged.version.as_deref(), Some("6.8.0"));
         assert_eq!(merged.listeners.unwrap().len(), 3);
     }
@@ -177,8 +256,11 @@ mod tests {
     #[test]
     fn modules_are_merged_per_host_type() {
         let host = |ht: &str, modules: &[&str]| HostTypeModules {
-            host_type: Value::binary(ht),
-            modules: modules.iter().map(|m| ((*m).to_owned(), Value::Map(vec![]))).collect(),
+            host_type: Value::binary(ht).into(),
+            modules: modules
+                .iter()
+                .map(|m| Module { name: (*m).to_owned(), options: ModuleOptions::default() })
+                .collect(),
         };
         let a = Facts { modules: Some(vec![host("h1", &["mod_ping", "mod_vcard"])]), ..Facts::default() };
         let b = Facts {
@@ -186,7 +268,7 @@ mod tests {
             ..Facts::default()
         };
         let merged = merge(with_members(a, vec![b], 0)).modules.unwrap();
-        let names = |h: &HostTypeModules| h.modules.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>();
+        let names = |h: &HostTypeModules| h.modules.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
         assert_eq!(merged.len(), 2);
         assert_eq!(names(&merged[0]), ["mod_ping", "mod_vcard", "mod_mam"]);
         assert_eq!(names(&merged[1]), ["mod_ping"]);

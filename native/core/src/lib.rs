@@ -3,8 +3,8 @@
 //!
 //! Data flows one way: [`options`] and [`config`] validate the service options, with
 //! [`destination`] for where reports go and [`delivery::endpoint`] for the URL rules;
-//! [`facts`] types the raw facts the Erlang side collects and [`aggregate`] merges a
-//! cluster's; [`events`] turns them into
+//! [`facts`] types the raw facts the Erlang side collects, once, and [`aggregate`] merges
+//! a cluster's into one [`aggregate::ClusterFacts`]; [`events`] turns that into
 //! anonymous GA4 events using the allowlists of [`known`]; [`limits`] makes them fit
 //! Google's limits; [`ga4`] encodes the requests;
 //! [`delivery`] sends them; [`report`] and [`atomic_file`] write the report file; and

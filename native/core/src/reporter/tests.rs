@@ -32,8 +32,8 @@ impl Reporter {
 
 fn module_host() -> crate::facts::HostTypeModules {
     crate::facts::HostTypeModules {
-        host_type: Value::atom("ht"),
-        modules: vec![("mod_vcard".to_owned(), Value::Map(vec![]))],
+        host_type: Value::atom("ht").into(),
+        modules: vec![crate::facts::Module { name: "mod_vcard".to_owned(), options: Default::default() }],
     }
 }
 

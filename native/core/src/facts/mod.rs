@@ -11,6 +11,14 @@ use thiserror::Error;
 use crate::value::Value;
 use crate::{client_id, known};
 
+mod listeners;
+mod modules;
+#[cfg(test)]
+mod tests;
+
+pub use listeners::Listener;
+pub use modules::{HostType, HostTypeModules, Module, ModuleOptions};
+
 /// The facts of one node, as typed data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
@@ -35,30 +43,19 @@ pub struct Facts {
     /// Path of the configuration file (only its type is reported).
     pub config_file: Option<String>,
     /// Stanza counter totals, by stanza type (see [`known::STANZA_TYPES`]).
-    pub stanza_counts: Option<BTreeMap<String, u64>>,
+    pub stanza_counts: Option<StanzaTotals>,
     /// The cluster's own id, when the host has one (MongooseIM's persistent cluster id):
     /// the report's client id then.
     pub client_id: Option<String>,
     /// The other members of the cluster, when this node reports for all of them.
     pub cluster: Option<Cluster>,
-    /// Members that did not answer, once a cluster's facts are merged
-    /// ([`crate::aggregate::merge`]); never given directly.
-    pub unreachable_nodes: Option<u64>,
     /// The node the facts are of (its name, to match it from one report to the next;
     /// never reported).
     pub node: Option<String>,
-    /// Each node's stanza totals, once merged; never given directly.
-    pub stanza_by_node: Vec<(String, BTreeMap<String, u64>)>,
 }
 
-/// The modules enabled for one host type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostTypeModules {
-    /// The host type, as given: only to match it across the nodes of a cluster.
-    pub host_type: Value,
-    /// Module name and its options, as given (a map or a proplist, possibly odd).
-    pub modules: Vec<(String, Value)>,
-}
+/// Stanza counter totals, by stanza type.
+pub type StanzaTotals = BTreeMap<String, u64>;
 
 /// The facts of the other members of a cluster, gathered by the node that reports.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,21 +64,6 @@ pub struct Cluster {
     pub members: Vec<Facts>,
     /// Members that did not answer in time.
     pub unreachable: u64,
-}
-
-/// One listener.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Listener {
-    /// The listener module, e.g. `mongoose_c2s_listener`; `None` when the VM cannot tell.
-    pub module: Option<String>,
-    /// `tcp` or `udp`.
-    pub proto: String,
-    /// `tls`, `starttls` or `starttls_required` when TLS is configured.
-    pub tls_mode: Option<String>,
-    /// The TLS library, e.g. `just_tls`.
-    pub tls_module: Option<String>,
-    /// HTTP handler modules of an HTTP listener.
-    pub handlers: Vec<String>,
 }
 
 /// A fact with a wrong shape.
@@ -111,8 +93,6 @@ pub const FACT_NAMES: [&str; 14] = [
     "client_id",
     "node",
 ];
-
-const LISTENER_KEYS: [&str; 5] = ["module", "proto", "tls_mode", "tls_module", "handlers"];
 
 /// Checks and types a facts map, refusing it at the first bad fact (for callers that
 /// want to know at once, like tests with hand-made facts).
@@ -165,9 +145,9 @@ fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<V
         },
         "domain_count" => facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
         "modules" => {
-            facts.modules = Some(modules(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
+            facts.modules = Some(modules::parse(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
         }
-        "listeners" => facts.listeners = Some(listeners(&name, val)?),
+        "listeners" => facts.listeners = Some(listeners::parse(&name, val)?),
         "outgoing_pools" => {
             facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
         }
@@ -216,7 +196,7 @@ fn count(value: &Value) -> Option<u64> {
     }
 }
 
-fn stanza_counts(value: &Value) -> Option<BTreeMap<String, u64>> {
+fn stanza_counts(value: &Value) -> Option<StanzaTotals> {
     let Value::Map(pairs) = value else { return None };
     pairs
         .iter()
@@ -240,24 +220,6 @@ fn names(value: &Value) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
-}
-
-fn modules(value: &Value) -> Option<Vec<HostTypeModules>> {
-    let Value::Map(host_types) = value else { return None };
-    host_types
-        .iter()
-        .map(|(host_type, modules)| match modules {
-            Value::Map(pairs) => pairs
-                .iter()
-                .map(|(module, opts)| match module {
-                    Value::Atom(name) => Some((name.clone(), opts.clone())),
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()
-                .map(|modules| HostTypeModules { host_type: host_type.clone(), modules }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `#{members := [Facts], unreachable := N}`; a member's facts hold no cluster of their own.
@@ -297,160 +259,6 @@ fn cluster(name: &str, value: &Value, lenient: bool) -> Result<(Cluster, Vec<Fac
     Ok((cluster, dropped))
 }
 
-fn listeners(name: &str, value: &Value) -> Result<Vec<Listener>, FactsError> {
-    let Value::List(items) = value else {
-        return Err(error(
-            name,
-            format!("fact {name} = {}: expected a list of listener maps", value.render()),
-        ));
-    };
-    items.iter().map(|item| listener(name, item)).collect()
-}
-
-fn listener(name: &str, value: &Value) -> Result<Listener, FactsError> {
-    let bad = |what: String| error(name, format!("fact {name}: {what} in listener {}", value.render()));
-    let Value::Map(pairs) = value else {
-        return Err(bad("expected a map".into()));
-    };
-    let mut listener = Listener::default();
-    let mut proto = None;
-    for (key, val) in pairs {
-        let atom = || match val {
-            Value::Atom(a) if a != "undefined" => Ok(Some(a.clone())),
-            Value::Atom(_) => Ok(None),
-            _ => Err(bad(format!("{} must be an atom", key.render()))),
-        };
-        match key.name().as_deref() {
-            Some("module") => listener.module = atom()?,
-            Some("proto") => proto = atom()?,
-            Some("tls_mode") => listener.tls_mode = atom()?,
-            Some("tls_module") => listener.tls_module = atom()?,
-            Some("handlers") => {
-                listener.handlers =
-                    names(val).ok_or_else(|| bad("handlers must be a list of atoms".into()))?
-            }
-            _ => {
-                return Err(bad(format!(
-                    "unknown key {}; listener keys are {}",
-                    key.render(),
-                    LISTENER_KEYS.join(", ")
-                )))
-            }
-        }
-    }
-    listener.proto = proto.ok_or_else(|| bad("proto is missing".into()))?;
-    Ok(listener)
-}
-
 fn error(fact: &str, message: String) -> FactsError {
     FactsError { fact: fact.to_owned(), message }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn facts(pairs: Vec<(&str, Value)>) -> Result<Facts, FactsError> {
-        parse(&Value::Map(pairs.into_iter().map(|(k, v)| (Value::atom(k), v)).collect()))
-    }
-
-    #[test]
-    fn empty_facts_are_fine() {
-        assert_eq!(facts(vec![]).unwrap(), Facts::default());
-    }
-
-    #[test]
-    fn typed_facts_are_read() {
-        let modules = Value::Map(vec![(
-            Value::binary("localhost"),
-            Value::Map(vec![(
-                Value::atom("mod_vcard"),
-                Value::Map(vec![(Value::atom("backend"), Value::atom("rdbms"))]),
-            )]),
-        )]);
-        let listener = Value::Map(vec![
-            (Value::atom("module"), Value::atom("mongoose_c2s_listener")),
-            (Value::atom("proto"), Value::atom("tcp")),
-            (Value::atom("tls_mode"), Value::atom("starttls")),
-        ]);
-        let f = facts(vec![
-            ("uptime_ms", Value::Integer(1000)),
-            ("version", Value::charlist("6.8.0")),
-            ("node_count", Value::Integer(3)),
-            ("host_types", Value::List(vec![Value::binary("a"), Value::binary("b")])),
-            ("modules", modules),
-            ("listeners", Value::List(vec![listener])),
-            ("outgoing_pools", Value::List(vec![Value::atom("rdbms")])),
-            ("config_file", Value::charlist("/etc/mongooseim.toml")),
-        ])
-        .unwrap();
-        assert_eq!(f.uptime_ms, Some(1000));
-        assert_eq!(f.version.as_deref(), Some("6.8.0"));
-        assert_eq!(f.host_type_count, Some(2));
-        assert_eq!(f.modules.unwrap()[0].modules[0].0, "mod_vcard");
-        let l = &f.listeners.unwrap()[0];
-        assert_eq!((l.proto.as_str(), l.tls_mode.as_deref()), ("tcp", Some("starttls")));
-        assert_eq!(f.outgoing_pools.unwrap(), ["rdbms"]);
-    }
-
-    #[test]
-    fn leniently_a_bad_fact_is_left_out_and_named_and_the_rest_kept() {
-        let value = Value::Map(vec![
-            (Value::atom("uptime_ms"), Value::Integer(5)),
-            (Value::atom("node_count"), Value::Integer(0)),
-            (Value::atom("colour"), Value::atom("blue")),
-            (
-                Value::atom("cluster"),
-                Value::Map(vec![
-                    (
-                        Value::atom("members"),
-                        Value::List(vec![Value::Map(vec![
-                            (Value::atom("components"), Value::Integer(2)),
-                            (Value::atom("version"), Value::Integer(7)),
-                        ])]),
-                    ),
-                    (Value::atom("unreachable"), Value::Integer(0)),
-                ]),
-            ),
-        ]);
-        let (facts, dropped) = parse_lenient(&value).unwrap();
-        assert_eq!((facts.uptime_ms, facts.node_count), (Some(5), None));
-        assert_eq!(facts.cluster.unwrap().members[0].components, Some(2));
-        let names: Vec<&str> = dropped.iter().map(|e| e.fact.as_str()).collect();
-        assert_eq!(names, ["node_count", "colour", "version"]);
-        assert!(dropped[2].message.starts_with("member 0: fact version = 7"));
-        assert!(parse(&value).is_err(), "the strict reading refuses the same facts");
-        assert!(parse_lenient(&Value::List(vec![])).is_err());
-    }
-
-    #[test]
-    fn bad_facts_are_named() {
-        let cases: Vec<(&str, Value, &str)> = vec![
-            ("uptime_ms", Value::Integer(-5), "fact uptime_ms = -5: expected a non-negative integer"),
-            (
-                "modules",
-                Value::List(vec![Value::binary("password=hunter2")]),
-                "fact modules = a list of 1 elements",
-            ),
-            ("node_count", Value::Integer(0), "fact node_count = 0: expected a positive integer"),
-            ("host_types", Value::Integer(1), "expected a list of host types"),
-            ("modules", Value::List(vec![]), "expected #{HostType => #{Module => Opts}}"),
-            ("listeners", Value::List(vec![Value::Map(vec![])]), "proto is missing"),
-            ("outgoing_pools", Value::List(vec![Value::Integer(1)]), "pool types"),
-            ("config_file", Value::Integer(1), "file path"),
-            (
-                "stanza_counts",
-                Value::Map(vec![(Value::atom("xmppChatter"), Value::Integer(1))]),
-                "stanza types",
-            ),
-            ("stanza_counts", Value::Map(vec![(Value::atom("xmppIqSent"), Value::Integer(-1))]), "Total"),
-            ("colour", Value::Integer(1), "unknown fact colour"),
-        ];
-        for (name, value, words) in cases {
-            let err = facts(vec![(name, value)]).unwrap_err();
-            assert_eq!(err.fact, name);
-            assert!(err.message.contains(words), "{}", err.message);
-        }
-        assert!(parse(&Value::List(vec![])).is_err());
-    }
 }
