@@ -8,7 +8,9 @@
 //! anonymous GA4 events using the allowlists of [`known`]; [`limits`] makes them fit
 //! Google's limits; [`ga4`] encodes the requests;
 //! [`delivery`] sends them; [`report`] and [`atomic_file`] write the report file; and
-//! [`reporter`] runs the whole cycle on the small [`runtime`].
+//! [`reporter`] runs the whole cycle on the small [`runtime`], with the identity of
+//! [`client_id`], and ends it with what the other members of a cluster take on
+//! ([`client_id::HandOver`]). What fails after configuration is a [`error::CoreError`].
 
 pub mod aggregate;
 pub mod atomic_file;
