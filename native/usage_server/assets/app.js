@@ -168,8 +168,9 @@
 
   function showAuth() {
     const auth = $('#auth');
-    const content = $('#content');
-    if (content) content.hidden = true;
+    for (const hide of [$('#content'), $('#range')]) {
+      if (hide) hide.hidden = true;
+    }
     hideAlert();
     if (auth && auth.hidden) {
       auth.hidden = false;
@@ -179,9 +180,9 @@
     document.body.dataset.state = 'auth';
   }
 
-  function showAlert(message) {
+  function showAlert(message, title = 'Could not load the data:') {
     const alert = $('#alert');
-    alert.replaceChildren(h('strong', { text: 'Could not load the data. ' }), message);
+    alert.replaceChildren(h('strong', { text: title }), ' ', message);
     alert.hidden = false;
   }
 
@@ -616,7 +617,9 @@
       return;
     }
     if (errors.length > 0) {
-      showAlert(errors[0] + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));
+      const distinct = Array.from(new Set(errors));
+      const others = distinct.length - 1;
+      showAlert(distinct[0] + (others > 0 ? ` (and ${others} other ${others === 1 ? 'error' : 'errors'})` : ''));
       document.body.dataset.state = 'error';
     } else {
       document.body.dataset.state = 'ready';
@@ -714,7 +717,7 @@
     if (id === null) {
       reportsNode.dataset.state = 'error';
       $('#client-id').textContent = 'Unknown deployment';
-      showAlert('this address names no deployment.');
+      showAlert('this address names no client ID.', 'No such deployment:');
       document.body.dataset.state = 'error';
       return;
     }
@@ -725,6 +728,7 @@
     const api = `/api/deployments/${encodeURIComponent(id)}${limit ? `?limit=${limit}` : ''}`;
     $('#raw-json').href = api;
     reportsNode.replaceChildren(h('p', { class: 'placeholder', text: 'Loading…' }));
+    $('.report-actions').hidden = true;
 
     let data;
     try {
@@ -736,7 +740,8 @@
       }
       reportsNode.dataset.state = 'error';
       reportsNode.replaceChildren();
-      showAlert(err.status === 404 ? 'no reports from this client ID are kept.' : err.message);
+      if (err.status === 404) showAlert('this server keeps no report from this client ID.', 'No such deployment:');
+      else showAlert(err.message);
       document.body.dataset.state = 'error';
       return;
     }
@@ -760,6 +765,8 @@
       fact(streams.length === 1 ? 'Stream' : 'Streams', streams.join(', ') || '—'),
     );
 
+    $('.report-actions').hidden = false;
+    for (const button of [$('#expand-all'), $('#collapse-all')]) button.hidden = reports.length < 2;
     if (reports.length === 0) {
       reportsNode.dataset.state = 'empty';
       reportsNode.replaceChildren(h('p', { class: 'placeholder empty', text: 'no reports kept' }));
