@@ -42,6 +42,8 @@ import shutil
 import sys
 import tempfile
 import traceback
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -208,12 +210,16 @@ class DashboardTest:
     # ---- Pages --------------------------------------------------------------------------
 
     def wait_page(self, page):
-        state = self.wait(
-            f"the {page} page to load its data (body[data-state] set by /assets/app.js)",
-            lambda d: d.execute_script(
-                "const s = document.body && document.body.dataset.state;"
-                "return s && s !== 'loading' ? s : null;"),
-        )
+        try:
+            state = self.wait(
+                f"the {page} page to load its data (body[data-state] set by /assets/app.js)",
+                lambda d: d.execute_script(
+                    "const s = document.body && document.body.dataset.state;"
+                    "return s && s !== 'loading' ? s : null;"),
+            )
+        except Failure as err:
+            shows = self.js("return [document.title, document.body ? document.body.innerText.slice(0, 160) : ''];")
+            raise Failure(f"{err}; {self.driver.current_url} shows title {shows[0]!r}, text {shows[1]!r}") from None
         if state == "auth":
             if self.token:
                 raise Failure("the page asks for a read token although USAGE_READ_TOKEN signed in")
@@ -435,7 +441,7 @@ class DashboardTest:
         if wanted is None:
             if not rows:
                 print("skip: no deployment listed, so no deployment page to open", flush=True)
-                return
+                return False
             wanted = (self.expect.get("deployments") or [rows[0]["id"]])[0]
         found = self.js(
             """
@@ -510,6 +516,7 @@ class DashboardTest:
            f"{len(names)} events and their parameters as sent")
         path = self.screenshot.with_name(self.screenshot.stem + "-deployment" + self.screenshot.suffix)
         ok(f"screenshot of the deployment page: {self.save_screenshot(path)}")
+        return True
 
     def check_preset(self):
         before = self.range_shown()
@@ -559,7 +566,26 @@ class DashboardTest:
 
     # ---- The run ------------------------------------------------------------------------
 
+    def preflight(self):
+        """The server answers / before a browser starts, or the test says why not."""
+        request = urllib.request.Request(f"{self.base}/")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                content_type = response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as err:
+            if err.code == 401:
+                what = "does not take USAGE_READ_TOKEN" if self.token else "wants a read token: set USAGE_READ_TOKEN"
+                raise Failure(f"{self.base}/ answered 401: the server {what}") from None
+            raise Failure(f"{self.base}/ answered {err.code}") from None
+        except (urllib.error.URLError, OSError) as err:
+            raise CannotRun(f"{self.base}/ does not answer: {getattr(err, 'reason', err)}") from None
+        check(content_type.startswith("text/html"), f"{self.base}/ answered Content-Type {content_type!r}, not HTML")
+
     def run(self):
+        self.preflight()
         self.start_browser()
         try:
             self.open_overview()
@@ -568,10 +594,10 @@ class DashboardTest:
             self.check_exports()
             self.collect_logs()
             ok(f"screenshot of the overview: {self.save_screenshot(self.screenshot)}")
-            self.check_deployment(rows)
-            self.collect_logs()
-            self.driver.back()
-            self.wait_page("overview")
+            if self.check_deployment(rows):
+                self.collect_logs()
+                self.driver.back()
+                self.wait_page("overview")
             self.check_preset()
             self.check_network_and_console()
         except Exception:
