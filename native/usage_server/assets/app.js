@@ -1,0 +1,2 @@
+// Placeholder: the dashboard's script draws the charts from /api/*.
+"use strict";
