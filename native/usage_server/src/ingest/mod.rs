@@ -5,6 +5,8 @@
 pub mod ga4;
 pub mod ua;
 
+use std::time::Duration;
+
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -27,14 +29,26 @@ enum BodyError {
     TooLarge,
     /// The connection failed mid-body.
     Unreadable,
+    /// The body came too slowly.
+    TimedOut,
 }
+
+/// How long a body may take to arrive: the service sends a few kilobytes at once, and a
+/// client that dribbles must not hold a connection for ever.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How much of a body too large is still read (and dropped) before the 413, so that the
 /// connection closes cleanly and the client reads the answer; beyond that it is cut.
 const MAX_DRAINED: usize = 1024 * 1024;
 
-/// The body, when it is at most `limit` bytes.
-async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+/// The body, when it is at most `limit` bytes and arrives within [`BODY_TIMEOUT`].
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(BODY_TIMEOUT, read_capped(headers, body, limit))
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
+}
+
+async fn read_capped(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_DRAINED) {
         return Err(BodyError::TooLarge);
@@ -56,11 +70,13 @@ async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<
     Ok(Bytes::from(bytes))
 }
 
-/// The answer to a body that could not be read: 413 when too large, counted.
+/// The answer to a body that could not be read: 413 when too large, 408 when too slow;
+/// counted.
 fn refuse_body(app: &App, route: &str, error: BodyError) -> Response {
     match error {
         BodyError::TooLarge => reject(app, route, Rejection::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, &[]),
         BodyError::Unreadable => reject(app, route, Rejection::Invalid, StatusCode::BAD_REQUEST, &[]),
+        BodyError::TimedOut => reject(app, route, Rejection::Invalid, StatusCode::REQUEST_TIMEOUT, &[]),
     }
 }
 
