@@ -1,6 +1,7 @@
 //! Ingest answered as Google answers: what is stored, what is refused and counted.
 
 use ga4_collector::rules;
+use mongoose_usage_server::store::Store;
 use serde_json::{json, Value};
 
 use crate::support::{metric, report, Database, Server, GA4_ID, GA4_SECRET};
@@ -203,3 +204,49 @@ fn unknown_paths_and_methods(database: &Database) {
     assert_eq!(server.get("/assets/other.js").status, 404);
 }
 on_both_databases!(unknown_paths_and_methods);
+
+/// Makes every insert of a parameter fail, or stop failing, from a connection of its own.
+fn refuse_params(database: &Database, refuse: bool) {
+    let statements: &[&'static str] = match (database, refuse) {
+        (Database::Sqlite(_), true) => {
+            &["CREATE TRIGGER refuse BEFORE INSERT ON params BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
+        }
+        (Database::Sqlite(_), false) => &["DROP TRIGGER refuse"],
+        (Database::Postgres(_), true) => &[
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT ON params FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ],
+        (Database::Postgres(_), false) => &["DROP TRIGGER refuse ON params"],
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let store = Store::open(&database.store_url()).await.expect("a second connection");
+        for statement in statements {
+            store.rows(statement, Vec::new()).await.expect("the statement runs");
+        }
+        store.close().await;
+    });
+}
+
+fn a_failing_database_answers_503_and_stores_nothing(database: &Database) {
+    let server = Server::start(database, &[]);
+    let body = json!({"client_id": "retried", "events": [{"name": "host_count", "params": {"value": 1}}, {"name": "domain_count", "params": {"value": 2}}]}).to_string();
+    refuse_params(database, true);
+    let answer = server.post(&report::collect_path(), "application/json", body.as_bytes());
+    assert_eq!(answer.status, 503, "the service retries on 503");
+    assert_eq!(rejected(&server, "storage_error"), 1.0);
+    let logged = server
+        .settled_events()
+        .into_iter()
+        .find(|l| l["reason"] == "storage_error")
+        .expect("a rejected line");
+    assert!(logged["error"].as_str().is_some_and(|e| e.contains("refused by the test")), "{logged}");
+
+    refuse_params(database, false);
+    assert_eq!(server.post(&report::collect_path(), "application/json", body.as_bytes()).status, 204);
+    let history = server.get("/api/deployments/retried").json();
+    let reports = history["reports"].as_array().expect("reports");
+    assert_eq!(reports.len(), 1, "the failed attempt left nothing behind");
+    assert_eq!(reports[0]["events"].as_array().map(Vec::len), Some(2));
+}
+on_both_databases!(a_failing_database_answers_503_and_stores_nothing);
