@@ -17,7 +17,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 /// `GET /healthz`: 200 `ok` when the database answers, 503 otherwise.
 pub async fn healthz(State(app): State<Arc<App>>) -> Response {
     match tokio::time::timeout(HEALTH_TIMEOUT, app.store.ping()).await {
-        Ok(Ok(())) => respond::text(StatusCode::OK, "ok\n"),
+        Ok(Ok(())) => respond::text(StatusCode::OK, "ok"),
         _ => respond::text(StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n"),
     }
 }

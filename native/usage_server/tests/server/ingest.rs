@@ -191,7 +191,7 @@ fn unknown_paths_and_methods(database: &Database) {
     assert_eq!(server.get("/mp/collect").status, 405);
     assert_eq!(server.get("/batch").status, 405);
     let health = server.get("/healthz");
-    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    assert_eq!((health.status, health.text().as_str()), (200, "ok"));
     for path in ["/", "/deployments/cluster-a", "/api/deployments", "/healthz", "/nope"] {
         assert_eq!(server.get(path).header("content-security-policy"), Some("default-src 'self'"), "{path}");
     }
