@@ -1,7 +1,8 @@
 //! GA4 Measurement Protocol: `POST /mp/collect` stores a valid request of a configured
-//! stream and answers 204 whatever happens, as Google does (503 only when the database
-//! fails, so the service retries); `POST /debug/mp/collect` answers Google's validation
-//! messages and stores nothing. The limits are `ga4_collector`'s, shared.
+//! stream, and answers 204 whether it stored it or not, as Google does (but 413 to a body
+//! too large, and 503 when the database fails, so that the service retries);
+//! `POST /debug/mp/collect` answers Google's validation messages and stores nothing. The
+//! limits are `ga4_collector`'s, shared.
 
 use std::sync::Arc;
 
