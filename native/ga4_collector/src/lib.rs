@@ -277,16 +277,10 @@ fn answer(request: &Request, shared: &Shared) -> Answer {
             if let Mode::ValidationMessage(extra) = &*lock(&shared.mode) {
                 problems.push(extra.clone());
             }
-            let messages: Vec<_> = problems
-                .iter()
-                .map(|p| serde_json::json!({"fieldPath": "", "description": p, "validationCode": "VALUE_INVALID"}))
-                .collect();
             match record(request, shared, 200) {
-                Reply::Answer { status: 200, .. } => plain(
-                    200,
-                    JSON,
-                    serde_json::json!({ "validationMessages": messages }).to_string().into_bytes(),
-                ),
+                Reply::Answer { status: 200, .. } => {
+                    plain(200, JSON, rules::validation_messages(&problems).to_string().into_bytes())
+                }
                 other => Answer::Hit(other),
             }
         }

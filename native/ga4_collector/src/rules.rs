@@ -127,6 +127,17 @@ pub fn check(
     problems
 }
 
+/// The answer of Google's validation server (`/debug/mp/collect`) for these problems:
+/// `{"validationMessages": [{"fieldPath", "description", "validationCode"}]}`, empty when
+/// the request is valid.
+pub fn validation_messages(problems: &[String]) -> Value {
+    let messages: Vec<Value> = problems
+        .iter()
+        .map(|p| serde_json::json!({"fieldPath": "", "description": p, "validationCode": "VALUE_INVALID"}))
+        .collect();
+    serde_json::json!({ "validationMessages": messages })
+}
+
 /// Universal Analytics (Measurement Protocol v1) batch limits: 20 hits, 16 KB, 8 KB a hit.
 pub const UA_MAX_HITS: usize = 20;
 /// Bytes of a batch body.
