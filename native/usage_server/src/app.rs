@@ -58,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", get(auth::login))
         .route("/assets/app.js", get(dashboard::app_js))
         .route("/assets/style.css", get(dashboard::style_css))
+        .route("/favicon.ico", get(dashboard::no_icon))
         .merge(reads)
         .fallback(service::not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&app), observe::observe))

@@ -32,6 +32,12 @@ pub async fn style_css() -> Response {
     asset("text/css; charset=utf-8", STYLE_CSS)
 }
 
+/// `GET /favicon.ico`, which browsers ask for on their own: there is none, and saying so
+/// with 204 keeps a 404 out of the browser's console.
+pub async fn no_icon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 /// An embedded file, revalidated on each use so that an upgraded server is seen at once.
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut response = respond::with_type(StatusCode::OK, content_type, body.to_owned());

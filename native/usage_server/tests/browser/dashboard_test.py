@@ -36,7 +36,6 @@ Exit status: 0 when every check passed, 1 when one failed, 2 when the test could
 import base64
 import json
 import math
-import re
 import os
 import shutil
 import sys
@@ -50,9 +49,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 REPO = Path(__file__).resolve().parents[4]
 BAR_CHARTS = ["versions", "modules", "cluster_sizes", "transports", "http_apis"]
 LINE_CHARTS = ["deployments_per_day", "traffic"]
-# The browser asks for /favicon.ico by itself; the pages cannot name an icon (the CSP forbids
-# data: URLs and the server serves only the four assets), so a 404 there is the server's.
-FAVICON_404 = re.compile(r"^\S+/favicon\.ico - Failed to load resource: the server responded with a status of 404\b")
 CHROME_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -117,7 +113,6 @@ class DashboardTest:
         self.profile = None
         self.console = []
         self.requests = []
-        self.favicon_404 = False
 
     # ---- The browser ------------------------------------------------------------------
 
@@ -159,11 +154,7 @@ class DashboardTest:
         for entry in self.driver.get_log("browser"):
             if entry.get("level") != "SEVERE":
                 continue
-            message = entry.get("message", "")
-            if FAVICON_404.match(message) and urlsplit(message.split()[0]).netloc.lower() == self.origin_host:
-                self.favicon_404 = True
-            else:
-                self.console.append(message)
+            self.console.append(entry.get("message", ""))
         for entry in self.driver.get_log("performance"):
             try:
                 message = json.loads(entry["message"])["message"]
@@ -552,8 +543,6 @@ class DashboardTest:
               "no request to /api/ was recorded: the network log is not working")
         check(not self.console, "the browser console logged errors:\n  " + "\n  ".join(self.console))
         ok(f"{len(self.requests)} requests, all to {self.origin_host}; no console error")
-        if self.favicon_404:
-            print("note: the server answers 404 for /favicon.ico, which the browser asks for by itself", flush=True)
 
     @staticmethod
     def days_of(first, last):
