@@ -1,8 +1,38 @@
 %% @doc A small strict JSON decoder for the tests (OTP 25 has none): objects become maps
 %% with binary keys, arrays lists, strings binaries, numbers integers or floats, and
-%% true/false/null atoms. Independent of the Rust encoder it checks.
+%% true/false/null atoms. Independent of the Rust encoder it checks. `encode/1' writes
+%% the same shapes back, for files the tests hand to other programs.
 -module(msm_json).
--export([decode/1]).
+-export([decode/1, encode/1]).
+
+%% @doc JSON text of maps (binary, atom or string keys), lists, binaries and strings as
+%% strings, integers, floats and true/false/null.
+-spec encode(term()) -> binary().
+encode(Term) ->
+    iolist_to_binary(encoded(Term)).
+
+encoded(Map) when is_map(Map) ->
+    Pairs = [[encoded(key_text(K)), $:, encoded(V)] || {K, V} <- lists:sort(maps:to_list(Map))],
+    [${, lists:join($,, Pairs), $}];
+encoded(List) when is_list(List) ->
+    [$[, lists:join($,, [encoded(E) || E <- List]), $]];
+encoded(Atom) when Atom =:= true; Atom =:= false; Atom =:= null ->
+    atom_to_binary(Atom);
+encoded(Integer) when is_integer(Integer) ->
+    integer_to_binary(Integer);
+encoded(Float) when is_float(Float) ->
+    float_to_binary(Float, [short]);
+encoded(Text) when is_binary(Text) ->
+    [$", [escaped(C) || <<C/utf8>> <= Text], $"].
+
+key_text(K) when is_atom(K) -> atom_to_binary(K);
+key_text(K) when is_list(K) -> unicode:characters_to_binary(K);
+key_text(K) when is_binary(K) -> K.
+
+escaped($") -> <<"\\\"">>;
+escaped($\\) -> <<"\\\\">>;
+escaped(C) when C < 16#20 -> io_lib:format("\\u~4.16.0b", [C]);
+escaped(C) -> <<C/utf8>>.
 
 -spec decode(iodata()) -> term().
 decode(Data) ->

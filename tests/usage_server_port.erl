@@ -22,16 +22,23 @@ binary_path() ->
 %% line that says where it listens.
 -spec start([string()]) -> server().
 start(Args) ->
+    %% Its log (JSON lines on stderr) comes through the port too, so that it stays out of
+    %% the test run's output; what is not the ready line is dropped.
     Port = open_port({spawn_executable, binary_path()},
-                     [{args, ["--listen", "127.0.0.1:0" | Args]}, {line, 1024}, binary, use_stdio,
-                      exit_status]),
+                     [{args, ["--listen", "127.0.0.1:0" | Args]}, {line, 4096}, binary, use_stdio,
+                      stderr_to_stdout, exit_status]),
     {os_pid, OsPid} = erlang:port_info(Port, os_pid),
+    ready(Port, OsPid, erlang:monotonic_time(millisecond) + 20000).
+
+ready(Port, OsPid, Deadline) ->
     receive
         {Port, {data, {eol, <<"mongoose_usage_server listening on ", Url/binary>>}}} ->
             #{port => Port, os_pid => OsPid, url => string:trim(binary_to_list(Url), trailing, "/")};
+        {Port, {data, _LogLine}} ->
+            ready(Port, OsPid, Deadline);
         {Port, {exit_status, Status}} ->
             error({usage_server_exited, Status})
-    after 20000 ->
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
         error(usage_server_did_not_start)
     end.
 
@@ -47,7 +54,11 @@ kill(Server) ->
 
 signal(#{port := Port, os_pid := OsPid}, Signal) ->
     _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(OsPid)),
+    exited(Port, Signal).
+
+exited(Port, Signal) ->
     receive
+        {Port, {data, _LogLine}} -> exited(Port, Signal);
         {Port, {exit_status, Status}} -> Status
     after 15000 ->
         error({usage_server_did_not_exit, Signal})
