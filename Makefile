@@ -14,20 +14,22 @@ deps:
 
 build: deps
 	rebar3 compile
+	cargo build --release --locked -p mongoose_usage_server
 
 demo: build
 	escript scripts/demo.escript
 
 test: deps lint test-rust test-erlang
 
+# The usage server's tests run on SQLite, and again on a throwaway PostgreSQL.
 test-rust:
-	cargo test --release --locked --workspace
+	scripts/with-postgres.sh cargo test --release --locked --workspace
 
 # The real-node suites run against two fresh MongooseIM releases when a MongooseIM build
 # is at hand, or the releases named by MONGOOSEIM_RELEASE(_2); else they skip, saying why.
 test-erlang: build
 	rebar3 eunit
-	scripts/with-mongooseim-releases.sh rebar3 ct
+	scripts/with-mongooseim-releases.sh scripts/with-postgres.sh rebar3 ct
 
 lint: deps
 	cargo fmt --all -- --check
