@@ -13,17 +13,7 @@ packages=()
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
 
-if [ ${#packages[@]} -gt 0 ]; then
-  echo "Installing: ${packages[*]}" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install ${packages[*]}" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >&2
-  $sudo apt-get install -y -qq "${packages[@]}" >&2
-fi
+"$root/scripts/install-packages.sh" ${packages[@]+"${packages[@]}"}
 
 python="${PYTHON:-python3}"
 if [ ! -x "$venv/bin/python" ]; then

@@ -27,14 +27,4 @@ command -v cc >/dev/null 2>&1 || packages+=(gcc)
 command -v make >/dev/null 2>&1 || packages+=(make)
 [ -d /etc/ssl/certs ] || packages+=(ca-certificates)
 
-if [ ${#packages[@]} -gt 0 ]; then
-  echo "Installing: ${packages[*]}" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install ${packages[*]}" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
-fi
+"$(dirname "$0")/install-packages.sh" ${packages[@]+"${packages[@]}"}

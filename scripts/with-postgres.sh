@@ -22,15 +22,7 @@ find_pg_bin() {
 
 pg_bin=$(find_pg_bin)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
-  echo "Installing: postgresql" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install postgresql" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq postgresql >/dev/null
+  "$(dirname "$0")/install-packages.sh" postgresql
   pg_bin=$(find_pg_bin)
   [ -x "$pg_bin/initdb" ] || { echo "initdb not found after installing postgresql" >&2; exit 1; }
 fi
