@@ -8,23 +8,24 @@ use crate::aggregate::ClusterFacts;
 
 /// What is known of the cluster as a whole, in one event; none when nothing is.
 pub(super) fn event(facts: &ClusterFacts) -> Option<Event> {
+    let deployment = &facts.deployment;
     let mut params = Params::default();
-    if let Some(ms) = facts.uptime_ms {
+    if let Some(ms) = deployment.uptime_ms {
         params.insert(Cow::Borrowed("uptime"), format_uptime(ms).into());
     }
-    if let Some(version) = facts.version.as_deref().and_then(clean_versions) {
+    if let Some(version) = deployment.version.as_deref().and_then(clean_versions) {
         params.insert(Cow::Borrowed("version"), version.into());
     }
-    if let Some(n) = facts.components {
+    if let Some(n) = deployment.components {
         params.insert(Cow::Borrowed("component"), Param::Int(n));
     }
-    if let Some(n) = facts.node_count {
+    if let Some(n) = deployment.node_count {
         params.insert(Cow::Borrowed("node_number"), Param::Int(n));
     }
     if facts.unreachable_nodes > 0 {
         params.insert(Cow::Borrowed("unreachable_nodes"), Param::Int(facts.unreachable_nodes));
     }
-    if let Some(path) = &facts.config_file {
+    if let Some(path) = &deployment.config_file {
         params.insert(Cow::Borrowed("config_type"), config_type(path).into());
     }
     (!params.is_empty()).then_some(Event { name: Cow::Borrowed("cluster"), params })

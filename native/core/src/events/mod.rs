@@ -80,24 +80,25 @@ pub type StanzaBaseline = BTreeMap<String, StanzaTotals>;
 /// Builds the events of one report, in a fixed order; `previous` holds each node's
 /// stanza totals at the last report.
 pub fn build(facts: &ClusterFacts, previous: &StanzaBaseline) -> Vec<Event> {
+    let deployment = &facts.deployment;
     let mut events = Vec::new();
-    if let Some(n) = facts.host_type_count {
+    if let Some(n) = deployment.host_type_count {
         events.push(Event::new("host_count", [("value", n.into())]));
     }
-    if let Some(n) = facts.domain_count {
+    if let Some(n) = deployment.domain_count {
         events.push(Event::new("domain_count", [("value", n.into())]));
     }
-    if let Some(host_types) = &facts.modules {
+    if let Some(host_types) = &deployment.modules {
         events.extend(modules::events(host_types));
     }
     events.extend(cluster::event(facts));
-    if let Some(listeners) = &facts.listeners {
-        events.extend(listeners::events(listeners, facts.version.as_deref()));
+    if let Some(listeners) = &deployment.listeners {
+        events.extend(listeners::events(listeners, deployment.version.as_deref()));
     }
-    if let Some(pools) = &facts.outgoing_pools {
+    if let Some(pools) = &deployment.outgoing_pools {
         events.extend(pools::events(pools));
     }
-    if let Some(totals) = &facts.stanza_counts {
+    if let Some(totals) = &deployment.stanza_counts {
         events.extend(stanzas::events(totals, &stanzas::increments(&facts.stanza_by_node, previous)));
     }
     events

@@ -1,6 +1,6 @@
 use super::*;
 use crate::aggregate::merge;
-use crate::facts::{Facts, HostTypeModules, Listener, Module, ModuleOptions};
+use crate::facts::{Deployment, Facts, HostTypeModules, Listener, Module, ModuleOptions};
 use crate::value::Value;
 
 /// A first report: no stanza totals before it.
@@ -48,11 +48,14 @@ fn no_facts_no_events() {
 #[test]
 fn cluster_event_merges_what_is_known() {
     let facts = Facts {
-        uptime_ms: Some(61_000),
-        version: Some("6.8.0".into()),
-        node_count: Some(2),
-        components: Some(1),
-        config_file: Some("/etc/mongooseim.toml".into()),
+        deployment: Deployment {
+            uptime_ms: Some(61_000),
+            version: Some("6.8.0".into()),
+            node_count: Some(2),
+            components: Some(1),
+            config_file: Some("/etc/mongooseim.toml".into()),
+            ..Deployment::default()
+        },
         ..Facts::default()
     };
     let events = build(&facts);
@@ -68,7 +71,10 @@ fn cluster_event_merges_what_is_known() {
 #[test]
 fn only_the_release_number_of_a_version_is_sent() {
     let sent = |v: &str| {
-        let events = build(&Facts { version: Some(v.into()), ..Facts::default() });
+        let events = build(&Facts {
+            deployment: Deployment { version: Some(v.into()), ..Deployment::default() },
+            ..Facts::default()
+        });
         events.first().and_then(|e| e.params.get("version").cloned())
     };
     assert_eq!(sent("6.8.0"), Some(Param::from("6.8.0")));
@@ -110,7 +116,10 @@ fn known_modules_are_named_with_safe_options_and_custom_ones_only_counted() {
             module("mod_ping", Value::Tuple(vec![Value::Other("pid")])),
         ],
     };
-    let facts = Facts { modules: Some(vec![host_a, host_b]), ..Facts::default() };
+    let facts = Facts {
+        deployment: Deployment { modules: Some(vec![host_a, host_b]), ..Deployment::default() },
+        ..Facts::default()
+    };
     let events = build(&facts);
     let json = serde_json::to_string(&events).unwrap();
     for private in ["mod_secret_sauce", "mod_other_custom", "vjud.example.com", "my_custom_backend"] {
@@ -157,8 +166,11 @@ fn listeners_give_apis_transports_and_tls_options() {
         ..Listener::default()
     };
     let facts = Facts {
-        version: Some("6.8.0".into()),
-        listeners: Some(vec![c2s(Some("starttls")), c2s(Some("tls")), c2s(Some("tls")), http, s2s]),
+        deployment: Deployment {
+            version: Some("6.8.0".into()),
+            listeners: Some(vec![c2s(Some("starttls")), c2s(Some("tls")), c2s(Some("tls")), http, s2s]),
+            ..Deployment::default()
+        },
         ..Facts::default()
     };
     let events: Vec<Event> = build(&facts).into_iter().filter(|e| e.name != "cluster").collect();
@@ -187,8 +199,11 @@ fn releases_up_to_6_5_have_their_own_handler_names() {
         Listener { module: Some("mongoose_c2s_listener".into()), proto: "tcp".into(), ..Listener::default() };
     for version in ["6.3.3", "6.5.0-4-gabc", "6.4.0,6.5.0"] {
         let facts = Facts {
-            version: Some(version.into()),
-            listeners: Some(vec![c2s.clone(), http.clone()]),
+            deployment: Deployment {
+                version: Some(version.into()),
+                listeners: Some(vec![c2s.clone(), http.clone()]),
+                ..Deployment::default()
+            },
             ..Facts::default()
         };
         let events = build(&facts);
@@ -203,11 +218,17 @@ fn releases_up_to_6_5_have_their_own_handler_names() {
 #[test]
 fn a_plain_tcp_listener_is_the_tcp_transport_and_empty_sets_are_sent_empty() {
     let raw = Listener { proto: "tcp".into(), ..Listener::default() };
-    let events = build(&Facts { listeners: Some(vec![raw]), ..Facts::default() });
+    let events = build(&Facts {
+        deployment: Deployment { listeners: Some(vec![raw]), ..Deployment::default() },
+        ..Facts::default()
+    });
     assert_eq!(names(&events), ["http_api", "transport_mechanism"]);
     assert!(events[0].params.is_empty());
     assert_eq!(events[1].params.keys().collect::<Vec<_>>(), ["tcp"]);
-    let none = build(&Facts { listeners: Some(vec![]), ..Facts::default() });
+    let none = build(&Facts {
+        deployment: Deployment { listeners: Some(vec![]), ..Deployment::default() },
+        ..Facts::default()
+    });
     assert_eq!(names(&none), ["http_api", "transport_mechanism"]);
     assert!(none.iter().all(|e| e.params.is_empty()));
 }
@@ -215,7 +236,10 @@ fn a_plain_tcp_listener_is_the_tcp_transport_and_empty_sets_are_sent_empty() {
 #[test]
 fn one_event_per_pool_and_unknown_types_are_other() {
     let pools = ["rdbms", "http", "rdbms", "my_pool_type"].map(String::from).to_vec();
-    let events = build(&Facts { outgoing_pools: Some(pools), ..Facts::default() });
+    let events = build(&Facts {
+        deployment: Deployment { outgoing_pools: Some(pools), ..Deployment::default() },
+        ..Facts::default()
+    });
     let values: Vec<_> = events.iter().map(|e| e.params.clone()).collect();
     let value = |v: &'static str| Params::from_iter([(Cow::Borrowed("value"), Param::from(v))]);
     assert_eq!(values, [value("rdbms"), value("http"), value("rdbms"), value("other")]);
@@ -225,7 +249,10 @@ fn one_event_per_pool_and_unknown_types_are_other() {
 fn stanza_counts_have_totals_and_increments_that_never_go_negative() {
     let totals =
         |pairs: &[(&str, u64)]| -> StanzaTotals { pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect() };
-    let facts = |pairs: &[(&str, u64)]| Facts { stanza_counts: Some(totals(pairs)), ..Facts::default() };
+    let facts = |pairs: &[(&str, u64)]| Facts {
+        deployment: Deployment { stanza_counts: Some(totals(pairs)), ..Deployment::default() },
+        ..Facts::default()
+    };
     let rows = |events: Vec<Event>| -> Vec<(Param, Param, Param)> {
         events
             .into_iter()
@@ -261,7 +288,7 @@ fn increments_are_counted_node_by_node() {
     let totals = |n: u64| -> StanzaTotals { [("xmppMessageSent".to_owned(), n)].into() };
     let node = |name: &str, n: u64| Facts {
         node: Some(name.into()),
-        stanza_counts: Some(totals(n)),
+        deployment: Deployment { stanza_counts: Some(totals(n)), ..Deployment::default() },
         ..Facts::default()
     };
     let previous: StanzaBaseline = [("a".to_owned(), totals(100)), ("b".to_owned(), totals(50))].into();
@@ -285,10 +312,13 @@ fn every_event_pusher_backend_is_kept() {
             .collect(),
     );
     let facts = Facts {
-        modules: Some(vec![HostTypeModules {
-            host_type: Value::atom("ht").into(),
-            modules: vec![module("mod_event_pusher", metrics)],
-        }]),
+        deployment: Deployment {
+            modules: Some(vec![HostTypeModules {
+                host_type: Value::atom("ht").into(),
+                modules: vec![module("mod_event_pusher", metrics)],
+            }]),
+            ..Deployment::default()
+        },
         ..Facts::default()
     };
     let backends: Vec<_> = build(&facts)
@@ -301,7 +331,10 @@ fn every_event_pusher_backend_is_kept() {
 
 #[test]
 fn host_and_domain_counts() {
-    let events = build(&Facts { host_type_count: Some(3), domain_count: Some(7), ..Facts::default() });
+    let events = build(&Facts {
+        deployment: Deployment { host_type_count: Some(3), domain_count: Some(7), ..Deployment::default() },
+        ..Facts::default()
+    });
     assert_eq!(names(&events), ["host_count", "domain_count"]);
     assert_eq!(param(&events[1], "value"), Some(&Param::Int(7)));
 }

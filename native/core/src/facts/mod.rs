@@ -22,9 +22,25 @@ pub use modules::{HostType, HostTypeModules, Module, ModuleOptions};
 /// The facts of one node, as typed data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
-    /// Wall-clock uptime of the node, in milliseconds.
+    /// What the node runs and counts.
+    pub deployment: Deployment,
+    /// The cluster's own id, when the host has one (MongooseIM's persistent cluster id):
+    /// the report's client id then.
+    pub client_id: Option<String>,
+    /// The other members of the cluster, when this node reports for all of them.
+    pub cluster: Option<Cluster>,
+    /// The node the facts are of (its name, to match it from one report to the next;
+    /// never reported).
+    pub node: Option<String>,
+}
+
+/// What a node runs and counts; for a whole cluster, its nodes' merged by
+/// [`crate::aggregate`]. Events are made of this.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deployment {
+    /// Wall-clock uptime, in milliseconds.
     pub uptime_ms: Option<u64>,
-    /// Version of the product application.
+    /// Version of the product application; a cluster's lists each distinct one.
     pub version: Option<String>,
     /// Number of nodes in the cluster, this one included.
     pub node_count: Option<u64>,
@@ -34,7 +50,7 @@ pub struct Facts {
     pub domain_count: Option<u64>,
     /// Modules in use, per host type.
     pub modules: Option<Vec<HostTypeModules>>,
-    /// Listeners of the node.
+    /// Listeners of the node, or of every node of a cluster.
     pub listeners: Option<Vec<Listener>>,
     /// Types of the outgoing connection pools, one entry per pool.
     pub outgoing_pools: Option<Vec<String>>,
@@ -44,14 +60,6 @@ pub struct Facts {
     pub config_file: Option<String>,
     /// Stanza counter totals, by stanza type (see [`known::STANZA_TYPES`]).
     pub stanza_counts: Option<StanzaTotals>,
-    /// The cluster's own id, when the host has one (MongooseIM's persistent cluster id):
-    /// the report's client id then.
-    pub client_id: Option<String>,
-    /// The other members of the cluster, when this node reports for all of them.
-    pub cluster: Option<Cluster>,
-    /// The node the facts are of (its name, to match it from one report to the next;
-    /// never reported).
-    pub node: Option<String>,
 }
 
 /// Stanza counter totals, by stanza type.
@@ -132,27 +140,34 @@ fn parse_with(value: &Value, lenient: bool) -> Result<(Facts, Vec<FactsError>), 
 fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<Vec<FactsError>, FactsError> {
     let name = key.name().unwrap_or_else(|| key.kind());
     let bad = |expected: &str| error(&name, format!("fact {name} = {}: expected {expected}", describe(val)));
+    let deployment = &mut facts.deployment;
     match name.as_str() {
-        "uptime_ms" => facts.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
-        "version" => facts.version = Some(val.name().ok_or_else(|| bad("a string"))?),
+        "uptime_ms" => deployment.uptime_ms = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+        "version" => deployment.version = Some(val.name().ok_or_else(|| bad("a string"))?),
         "node" => facts.node = Some(val.name().ok_or_else(|| bad("a node name"))?),
         "node_count" => {
-            facts.node_count = Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
+            deployment.node_count =
+                Some(count(val).filter(|n| *n > 0).ok_or_else(|| bad("a positive integer"))?)
         }
         "host_types" => match val {
-            Value::List(items) => facts.host_type_count = Some(items.len() as u64),
+            Value::List(items) => deployment.host_type_count = Some(items.len() as u64),
             _ => return Err(bad("a list of host types")),
         },
-        "domain_count" => facts.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
+        "domain_count" => {
+            deployment.domain_count = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?)
+        }
         "modules" => {
-            facts.modules = Some(modules::parse(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
+            deployment.modules =
+                Some(modules::parse(val).ok_or_else(|| bad("#{HostType => #{Module => Opts}}"))?)
         }
-        "listeners" => facts.listeners = Some(listeners::parse(&name, val)?),
+        "listeners" => deployment.listeners = Some(listeners::parse(&name, val)?),
         "outgoing_pools" => {
-            facts.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
+            deployment.outgoing_pools = Some(names(val).ok_or_else(|| bad("a list of pool types (atoms)"))?)
         }
-        "components" => facts.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?),
-        "config_file" => facts.config_file = Some(val.name().ok_or_else(|| bad("a file path string"))?),
+        "components" => {
+            deployment.components = Some(count(val).ok_or_else(|| bad("a non-negative integer"))?)
+        }
+        "config_file" => deployment.config_file = Some(val.name().ok_or_else(|| bad("a file path string"))?),
         "cluster" => {
             let (cluster, dropped) = cluster(&name, val, lenient)?;
             facts.cluster = Some(cluster);
@@ -168,7 +183,7 @@ fn apply(facts: &mut Facts, key: &Value, val: &Value, lenient: bool) -> Result<V
         "stanza_counts" => {
             let expected =
                 format!("#{{StanzaType => Total}} with stanza types {}", known::STANZA_TYPES.join(", "));
-            facts.stanza_counts = Some(stanza_counts(val).ok_or_else(|| bad(&expected))?)
+            deployment.stanza_counts = Some(stanza_counts(val).ok_or_else(|| bad(&expected))?)
         }
         _ => {
             return Err(error(

@@ -34,15 +34,15 @@ fn typed_facts_are_read() {
         ("config_file", Value::charlist("/etc/mongooseim.toml")),
     ])
     .unwrap();
-    assert_eq!(f.uptime_ms, Some(1000));
-    assert_eq!(f.version.as_deref(), Some("6.8.0"));
-    assert_eq!(f.host_type_count, Some(2));
-    let vcard = &f.modules.unwrap()[0].modules[0];
+    assert_eq!(f.deployment.uptime_ms, Some(1000));
+    assert_eq!(f.deployment.version.as_deref(), Some("6.8.0"));
+    assert_eq!(f.deployment.host_type_count, Some(2));
+    let vcard = &f.deployment.modules.unwrap()[0].modules[0];
     assert_eq!(vcard.name, "mod_vcard");
     assert_eq!(vcard.options.backend, ["rdbms"]);
-    let l = &f.listeners.unwrap()[0];
+    let l = &f.deployment.listeners.unwrap()[0];
     assert_eq!((l.proto.as_str(), l.tls_mode.as_deref()), ("tcp", Some("starttls")));
-    assert_eq!(f.outgoing_pools.unwrap(), ["rdbms"]);
+    assert_eq!(f.deployment.outgoing_pools.unwrap(), ["rdbms"]);
 }
 
 #[test]
@@ -66,8 +66,8 @@ fn leniently_a_bad_fact_is_left_out_and_named_and_the_rest_kept() {
         ),
     ]);
     let (facts, dropped) = parse_lenient(&value).unwrap();
-    assert_eq!((facts.uptime_ms, facts.node_count), (Some(5), None));
-    assert_eq!(facts.cluster.unwrap().members[0].components, Some(2));
+    assert_eq!((facts.deployment.uptime_ms, facts.deployment.node_count), (Some(5), None));
+    assert_eq!(facts.cluster.unwrap().members[0].deployment.components, Some(2));
     let names: Vec<&str> = dropped.iter().map(|e| e.fact.as_str()).collect();
     assert_eq!(names, ["node_count", "colour", "version"]);
     assert!(dropped[2].message.starts_with("member 0: fact version = 7"));
@@ -123,7 +123,7 @@ fn odd_module_options_never_cost_the_modules_fact() {
             ),
         ]),
     )]);
-    let host_type = facts(vec![("modules", modules)]).unwrap().modules.unwrap().remove(0);
+    let host_type = facts(vec![("modules", modules)]).unwrap().deployment.modules.unwrap().remove(0);
     let options: Vec<(&str, &ModuleOptions)> =
         host_type.modules.iter().map(|m| (m.name.as_str(), &m.options)).collect();
     let ldap = ModuleOptions { backend: vec!["ldap".into()], ..ModuleOptions::default() };

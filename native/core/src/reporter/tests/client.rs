@@ -4,7 +4,14 @@ use super::*;
 
 fn two_requests() -> Facts {
     // 30 host types: two requests a cycle.
-    Facts { host_type_count: Some(1), modules: Some(vec![module_host(); 30]), ..Facts::default() }
+    Facts {
+        deployment: Deployment {
+            host_type_count: Some(1),
+            modules: Some(vec![module_host(); 30]),
+            ..Deployment::default()
+        },
+        ..Facts::default()
+    }
 }
 
 fn cycle_with(reporter: &Reporter, facts: Facts) -> Arc<Report> {

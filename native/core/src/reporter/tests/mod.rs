@@ -2,6 +2,7 @@ use super::*;
 use crate::atomic_file::tests::temp_dir;
 use crate::client_id::HandOver;
 use crate::config::from_start_argument;
+use crate::facts::Deployment;
 use crate::report::Delivery;
 use crate::value::Value;
 use ga4_collector::{Collector, Mode};
@@ -38,7 +39,15 @@ fn module_host() -> crate::facts::HostTypeModules {
 }
 
 fn facts() -> Facts {
-    Facts { uptime_ms: Some(1000), node_count: Some(1), host_type_count: Some(2), ..Facts::default() }
+    Facts {
+        deployment: Deployment {
+            uptime_ms: Some(1000),
+            node_count: Some(1),
+            host_type_count: Some(2),
+            ..Deployment::default()
+        },
+        ..Facts::default()
+    }
 }
 
 fn cycle(reporter: &Reporter) -> Result<Done, CoreError> {
@@ -73,8 +82,14 @@ fn stop_cancels_a_cycle_and_every_send_in_flight() {
     let dir = temp_dir("stop");
     let (reporter, _) = Reporter::start_fresh(config(&collector.url(), &dir));
     // 30 host types: two requests, the second due only after the first's slow answer.
-    let facts =
-        Facts { host_type_count: Some(1), modules: Some(vec![module_host(); 30]), ..Facts::default() };
+    let facts = Facts {
+        deployment: Deployment {
+            host_type_count: Some(1),
+            modules: Some(vec![module_host(); 30]),
+            ..Deployment::default()
+        },
+        ..Facts::default()
+    };
     let (tx, rx) = mpsc::channel();
     reporter.spawn_cycle(facts, None, move |c| tx.send(c).unwrap()).unwrap();
     std::thread::sleep(Duration::from_millis(200));
