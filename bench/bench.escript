@@ -174,8 +174,10 @@ idle_rate() ->
 
 timed_call(Call) ->
     {Micros, Result} = micros(Call),
+    %% A cycle's start gives its reference and the facts dropped; configure/1 gives a
+    %% configuration, a resource (a reference too), and a map.
     case Result of
-        {ok, Ref, _Dropped} when is_reference(Ref) ->
+        {ok, Ref, Dropped} when is_reference(Ref), is_list(Dropped) ->
             {ok, _, _, _} = ?CORE:await(Ref, 60000);
         _ ->
             ok
