@@ -41,9 +41,12 @@ fmt:
 	cargo fmt --all
 
 # Benchmarks print numbers; they are not tests. Writes BENCHMARKS.md; fails when a ratio
-# to MongooseIM's own service is missed.
+# to MongooseIM's own service is missed. The usage server is measured on SQLite and on a
+# throwaway PostgreSQL.
 bench: build
-	set -o pipefail; cargo bench --locked -q -p mongoose_system_metrics_core --bench cycle | grep '^|' | escript bench/bench.escript
+	set -o pipefail; { cargo bench --locked -q -p mongoose_system_metrics_core --bench cycle \
+	  && scripts/with-postgres.sh cargo bench --locked -q -p mongoose_usage_server --bench ingest; } \
+	  | grep '^|' | escript bench/bench.escript
 
 clean:
 	cargo clean
