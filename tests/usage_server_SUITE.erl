@@ -160,44 +160,6 @@ the_dashboard_draws_what_the_node_sent(Config) ->
     ok = application:set_env(mongoose_system_metrics, product_application, mongoose_system_metrics),
     Server = start_server(Config),
     start_service(Config, Server, #{id => ?STREAM, secret => ?SECRET}),
-    #{<<"client_id">> := Id, <<"events">> := Events} = Report = report_now(),
-    [Cluster] = params_of(<<"cluster">>, Report),
-    Today = list_to_binary(calendar:system_time_to_rfc3339(erlang:system_time(second), [{offset, "Z"}])),
-    Day = binary:part(Today, 0, 10),
-    Enabled = fun(Name) -> maps:from_list([{K, 1} || P <- params_of(Name, Report), {K, <<"enabled">>} <- maps:to_list(P)]) end,
-    Expect = #{<<"deployments">> => [Id],
-               <<"versions">> => #{maps:get(<<"version">>, Cluster) => 1},
-               <<"cluster_sizes">> => #{integer_to_binary(maps:get(<<"node_number">>, Cluster)) => 1},
-               <<"modules">> => maps:from_list([{module_label(P), 1} || P <- params_of(<<"module_with_opt">>, Report)]),
-               <<"transports">> => Enabled(<<"transport_mechanism">>),
-               <<"http_apis">> => Enabled(<<"http_api">>),
-               <<"deployments_per_day">> => #{Day => 1},
-               <<"deployment">> => #{<<"client_id">> => Id, <<"events">> => [N || #{<<"name">> := N} <- Events]}},
-    ExpectFile = filename:join(?config(dir, Config), "expect.json"),
-    ok = file:write_file(ExpectFile, msm_json:encode(Expect)),
-    Screenshot = filename:join(?config(priv_dir, Config), "usage-dashboard.png"),
-    Root = filename:dirname(filename:dirname(filename:dirname(usage_server_port:binary_path()))),
-    Python = string:trim(os:cmd(filename:join([Root, "scripts", "ensure-browser.sh"]) ++ " 2>/dev/null")),
-    ?assert(filelib:is_regular(Python), {no_python_for_the_browser_test, Python}),
-    Test = filename:join([Root, "native", "usage_server", "tests", "browser", "dashboard_test.py"]),
-    {Status, Output} = run(Python, [Test], [{"USAGE_SERVER_URL", usage_server_port:url(Server) ++ "/"},
-                                            {"USAGE_EXPECT", ExpectFile},
-                                            {"USAGE_SCREENSHOT", Screenshot}]),
-    ct:log("dashboard test (screenshot ~s):~n~ts", [Screenshot, Output]),
-    ?assertEqual(0, Status),
-    ?assert(filelib:is_regular(Screenshot)).
-
-module_label(#{<<"module">> := M, <<"backend">> := B}) -> <<M/binary, " (", B/binary, ")">>;
-module_label(#{<<"module">> := M}) -> M.
-
-run(Program, Args, Env) ->
-    Port = open_port({spawn_executable, Program},
-                     [{args, Args}, {env, Env}, exit_status, stderr_to_stdout, binary, hide]),
-    collect(Port, <<>>).
-
-collect(Port, Acc) ->
-    receive
-        {Port, {data, Data}} -> collect(Port, <<Acc/binary, Data/binary>>);
-        {Port, {exit_status, Status}} -> {Status, Acc}
-    after 180000 -> error({browser_test_did_not_finish, Acc})
-    end.
+    Report = report_now(),
+    usage_dashboard:check(Server, [Report], ?config(dir, Config),
+                          filename:join(?config(priv_dir, Config), "usage-dashboard.png")).
