@@ -27,12 +27,10 @@ init_per_testcase(_Case, Config) ->
     %% A clean slate: no service, not configured.
     ok = ?SERVICE:stop(),
     msm_log_capture:start(),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "consent")} | Config].
+    msm_test:init_case(Config, "consent").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 options(Config, Extra) ->
     maps:remove(report, msm_test:options(?config(collector, Config), ?config(dir, Config),

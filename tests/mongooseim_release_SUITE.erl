@@ -594,11 +594,12 @@ cluster_case(_Config, Root1, Root2, Collector, Period) ->
     %% The reporting node stops: the other one takes over within a period or so.
     stop_quietly(Root1),
     ga4_collector_port:clear(Collector),
-    msm_test:wait_until(fun() -> cycles(Collector) =/= [] end),
+    msm_test:wait_until("a report from the second node", fun() -> cycles(Collector) =/= [] end),
     ?assertMatch([{ClusterId, 1} | _], cycles(Collector)),
     %% The first node comes back, the second leaves: each reports on its own.
     start(Root1),
-    msm_test:wait_until(fun() -> length(rpc(Root2, mnesia, system_info, [running_db_nodes])) =:= 2 end),
+    msm_test:wait_until("the first node back in the cluster",
+                        fun() -> length(rpc(Root2, mnesia, system_info, [running_db_nodes])) =:= 2 end),
     {0, LeaveOut} = msm_release:ctl(Root2, ["leave_cluster", "-f"]),
     ct:pal("leave_cluster:~n~s", [LeaveOut]),
     ok = msm_release:connect(Root2),

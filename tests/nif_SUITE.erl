@@ -40,12 +40,10 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    Collector = ga4_collector_port:start(),
-    [{collector, Collector}, {dir, msm_test:fresh_dir(Config, "nif")} | Config].
+    msm_test:init_case(Config, "nif").
 
 end_per_testcase(_Case, Config) ->
-    ?CORE:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 start(Config) ->
     start(Config, #{}).

@@ -34,23 +34,17 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "operator")} | Config].
+    msm_test:init_case(Config, "operator").
 
 end_per_testcase(_Case, Config) ->
-    [catch peer:stop(P) || P <- peers()],
-    erase(peers),
-    ga4_collector_port:stop(?config(collector, Config)).
-
-peers() ->
-    case get(peers) of undefined -> []; Peers -> Peers end.
+    msm_test:end_case(Config).
 
 %% A distributed node with only the code path, and `Env' in its environment.
 start_peer(Config, Env) ->
     Name = "msm_op_" ++ integer_to_list(erlang:unique_integer([positive])),
     Paths = [filename:dirname(code:which(?SERVICE)), ?config(fixtures, Config)],
-    {ok, Peer, Node} = peer:start(#{connection => standard_io, env => Env,
-                                    args => ["-sname", Name, "-setcookie", ?COOKIE | msm_test:peer_args() ++ ["-pa" | Paths]]}),
-    put(peers, [Peer | peers()]),
+    {Peer, Node} = msm_test:start_peer(#{connection => standard_io, env => Env,
+                                         args => ["-sname", Name, "-setcookie", ?COOKIE | msm_test:peer_args() ++ ["-pa" | Paths]]}),
     {Peer, Node, Name}.
 
 call(Peer, F, A) ->

@@ -49,15 +49,11 @@ end_per_group(_Group, _Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    application:set_env(mongoose_system_metrics, product_application, mongoose_system_metrics),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "service")} | Config].
+    msm_test:set_env(product_application, mongoose_system_metrics),
+    msm_test:init_case(Config, "service").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    msm_test:test_environment(),
-    application:unset_env(mongoose_system_metrics, product_application),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 %% The options in the shape of the group: a map (TOML) or a legacy proplist.
 options(Config, Extra) ->
@@ -91,8 +87,7 @@ a_report_arrives_with_the_right_events(Config) ->
     #{<<"params">> := #{<<"value">> := 0}} = msm_test:event(<<"custom_module_count">>, Events).
 
 the_built_in_and_the_operator_destination_both_receive_it(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id,
-                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    msm_test:set_env(default_tracking_id, #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
     start(Config, #{initial_report => 50}),
     Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 2),
     ?assertEqual([{<<"G-BUILTIN1">>, <<"builtin-secret-456">>}, {<<"G-OPERATOR1">>, <<"operator-secret-123">>}],
@@ -151,8 +146,7 @@ report_false_sends_nothing_and_starts_nothing(Config) ->
     ?assertEqual(ok, ?SERVICE:verify_if_configured()).
 
 no_secret_in_the_state_or_the_child_spec(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id,
-                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    msm_test:set_env(default_tracking_id, #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
     Pid = start(Config, #{}),
     {ok, _} = ?SERVICE:report_now(),
     Terms = [sys:get_state(Pid), sys:get_status(Pid), sys:get_status(mongoose_system_metrics_service_sup),
@@ -162,18 +156,18 @@ no_secret_in_the_state_or_the_child_spec(Config) ->
     %% A crash report would show the same state and start arguments; and the restarted
     %% service keeps reporting with the configuration it cannot see.
     exit(Pid, kill),
-    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
+    _ = msm_test:wait_for_service(Pid),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}, #{<<"result">> := <<"delivered">>}]}} =
         ?SERVICE:report_now().
 
 %% `auto', the default: MongooseIM's own property inside MongooseIM only; this node runs
 %% no MongooseIM, so only the operator's destination is there. `mongooseim' asks for it.
 the_built_in_destination_is_mongooseim_s_only_inside_mongooseim(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id, auto),
+    msm_test:set_env(default_tracking_id, auto),
     start(Config, #{}),
     ?assertMatch(#{destinations := [<<"G-OPERATOR1">>]}, ?SERVICE:status()),
     ok = ?SERVICE:stop(),
-    application:set_env(mongoose_system_metrics, default_tracking_id, mongooseim),
+    msm_test:set_env(default_tracking_id, mongooseim),
     start(Config, #{}),
     ?assertMatch(#{destinations := [<<"G-", _/binary>>, <<"G-OPERATOR1">>]}, ?SERVICE:status()).
 
@@ -199,7 +193,7 @@ stop_answers_the_callers_waiting_for_a_report(Config) ->
     start(Config, #{}),
     Self = self(),
     Caller = spawn(fun() -> Self ! {report_now, ?SERVICE:report_now()} end),
-    msm_test:wait_until(fun() -> length(ga4_collector_port:requests(?config(collector, Config))) =:= 1 end),
+    _ = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
     ok = ?SERVICE:stop(),
     receive
         {report_now, Result} -> ?assertEqual({error, stopped}, Result)
