@@ -99,6 +99,7 @@ a_node_killed_while_writing_leaves_a_whole_report_file(Config) ->
                    ok = peer:call(Peer, application, load, [mongoose_system_metrics]),
                    ok = peer:call(Peer, application, set_env, [mongoose_system_metrics, facts_source, big_source]),
                    {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),
+                   %% Kills at moments spread over the node's writing, not after an event.
                    timer:sleep(DelayMs),
                    os:cmd("kill -9 " ++ peer:call(Peer, os, getpid, [])),
                    catch peer:stop(Peer),

@@ -98,10 +98,11 @@ the_built_in_and_the_operator_destination_both_receive_it(Config) ->
     ?assertNotEqual([], Events).
 
 the_first_report_waits_for_initial_report(Config) ->
-    start(Config, #{initial_report => 1500, periodic_report => 100000}),
-    timer:sleep(500),
-    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
-    [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1).
+    Started = os:system_time(millisecond),
+    start(Config, #{initial_report => 500, periodic_report => 100000}),
+    [#{<<"received_ms">> := Received}] =
+        ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    ?assert(Received - Started >= 500, Received - Started).
 
 reports_repeat_every_periodic_report(Config) ->
     Started = erlang:monotonic_time(millisecond),
@@ -130,16 +131,21 @@ the_default_timers_are_5_minutes_then_3_hours(Config) ->
     Options = maps:without([initial_report, periodic_report], options(Config, #{})),
     {ok, _, #{initial_report := 300000, periodic_report := 10800000}} =
         mongoose_system_metrics_core:configure_argument(#{options => Options}),
+    Before = os:system_time(second),
     Pid = start(Config, maps:to_list(Options)),
-    %% The state holds the period; the first cycle is 5 minutes away, so nothing is sent now.
+    %% The state holds the period; the first cycle is 5 minutes away (a cycle run now
+    %% would have set the next one 3 hours away), so nothing is sent now.
     ?assertEqual(10800000, element(2, sys:get_state(Pid))),
-    timer:sleep(300),
+    #{next_report_at := Next} = ?SERVICE:status(),
+    Due = calendar:rfc3339_to_system_time(binary_to_list(Next)),
+    ?assert(Due >= Before + 299 andalso Due =< os:system_time(second) + 300, {Before, Due}),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))).
 
 report_false_sends_nothing_and_starts_nothing(Config) ->
     ?assertEqual(ignore, ?SERVICE:start(options(Config, #{report => false, initial_report => 0, periodic_report => 50}))),
     ?assertEqual(undefined, whereis(?SERVICE)),
     ?assertEqual(ignore, ?SERVICE:start([no_report])),
+    %% Nothing must happen, so there is nothing to wait for: eight periods of 50 ms pass.
     timer:sleep(400),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertNot(filelib:is_file(report_file(Config))),
@@ -176,14 +182,17 @@ a_slow_collector_cannot_make_a_cycle_outlast_the_period(Config) ->
     ga4_collector_port:set_mode(Collector, {delay, 10000}),
     msm_log_capture:start(),
     start(Config, #{initial_report => 0, periodic_report => 2000}),
-    timer:sleep(5000),
-    ga4_collector_port:set_mode(Collector, normal),
     %% Each cycle gives up on the slow answer within four fifths of the 2 s period (the
     %% rest, 400 ms, is left for the report file), so cycles never overlap: one request
-    %% per cycle, none skipped.
-    Sent = length(ga4_collector_port:requests(Collector)),
-    ?assert(Sent >= 2 andalso Sent =< 4, Sent),
+    %% per cycle, a period apart, none skipped. A cycle that outlasted its period would
+    %% make the next ones skip, and the third request come late if at all.
+    Requests = ga4_collector_port:wait_for_requests(Collector, <<"/mp/collect">>, 3),
+    Times = [T || #{<<"received_ms">> := T} <- Requests],
+    ?assertEqual(3, length(Times)),
+    [?assert(Later - Earlier >= 1000, Times) || {Earlier, Later} <- lists:zip(lists:droplast(Times), tl(Times))],
+    %% The third cycle started, so the second one had ended, on its deadline.
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>, <<"error">> := Error}]}} = ?SERVICE:last_report(),
+    ga4_collector_port:set_mode(Collector, normal),
     ?assert(msm_test:contains(Error, "timed out") orelse msm_test:contains(Error, "deadline"), Error),
     Logged = msm_log_capture:collected(),
     ?assertEqual([], [W || {_, #{what := system_metrics_cycle_skipped} = W} <- Logged]).
@@ -208,6 +217,7 @@ a_collector_that_is_down_leaves_the_service_running(Config) ->
     Pid = start(Config, #{google_analytics_url => "http://127.0.0.1:" ++ integer_to_list(Port),
                           initial_report => 0, periodic_report => 100}),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:report_now(),
+    %% Three periodic cycles fail meanwhile; a crash would leave another process, or none.
     timer:sleep(300),
     ?assertEqual(Pid, whereis(?SERVICE)),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:last_report().
@@ -256,6 +266,8 @@ stop_ends_the_timers(Config) ->
     _ = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
     ok = ?SERVICE:stop(),
     ?assertEqual(undefined, whereis(?SERVICE)),
+    %% A request sent just before the stop may still land; after that, none may come in
+    %% four periods, which only time can show.
     timer:sleep(150),
     Count = length(ga4_collector_port:requests(?config(collector, Config))),
     timer:sleep(400),
@@ -270,6 +282,7 @@ preview_shows_the_next_report_and_sends_nothing(Config) ->
     start(Config, #{}),
     {ok, Preview} = ?SERVICE:preview(),
     ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"not_sent">>, <<"requests">> := 1}]}, Preview),
+    %% Nothing may be sent, even later: a moment for a stray request to arrive.
     timer:sleep(200),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertNot(filelib:is_file(report_file(Config))),
