@@ -15,14 +15,14 @@ all() ->
      the_client_id_survives_a_restart_of_the_node].
 
 init_per_testcase(_Case, Config) ->
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "bare")} | Config].
+    msm_test:init_case(Config, "bare").
 
 end_per_testcase(_Case, Config) ->
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 start_peer() ->
     Ebin = filename:dirname(code:which(?SERVICE)),
-    {ok, Peer, _Node} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()]}),
+    {Peer, _Node} = msm_test:start_peer(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()]}),
     Peer.
 
 options(Config) ->
@@ -36,14 +36,12 @@ start_works_with_only_the_code_path(Config) ->
     ?assert(is_pid(Pid)),
     ?assert(lists:member(mongoose_system_metrics, Running())),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = peer:call(Peer, ?SERVICE, report_now, []),
-    [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
-    peer:stop(Peer).
+    [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1).
 
 last_report_is_no_report_before_any_cycle(_Config) ->
     Peer = start_peer(),
     ?assertEqual({error, no_report}, peer:call(Peer, ?SERVICE, last_report, [])),
-    ?assertEqual({error, not_running}, peer:call(Peer, ?SERVICE, report_now, [])),
-    peer:stop(Peer).
+    ?assertEqual({error, not_running}, peer:call(Peer, ?SERVICE, report_now, [])).
 
 the_client_id_survives_a_restart_of_the_node(Config) ->
     First = start_peer(),
@@ -53,5 +51,4 @@ the_client_id_survives_a_restart_of_the_node(Config) ->
     Second = start_peer(),
     {ok, _} = peer:call(Second, ?SERVICE, start, [options(Config)]),
     {ok, #{<<"client_id">> := Again}} = peer:call(Second, ?SERVICE, report_now, []),
-    ?assertEqual(ClientId, Again),
-    peer:stop(Second).
+    ?assertEqual(ClientId, Again).

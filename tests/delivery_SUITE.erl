@@ -47,15 +47,12 @@ end_per_suite(_Config) ->
 init_per_testcase(_Case, Config) ->
     %% No normal scheduler may be held by anything of ours for long.
     erlang:system_monitor(self(), [{long_schedule, 100}]),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "delivery")} | Config].
+    msm_test:init_case(Config, "delivery").
 
 end_per_testcase(_Case, Config) ->
     erlang:system_monitor(undefined),
-    ok = ?SERVICE:stop(),
-    msm_test:test_environment(),
     logger:set_primary_config(level, notice),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 options(Config, Extra) ->
     msm_test:options(?config(collector, Config), ?config(dir, Config), Extra).
@@ -130,8 +127,7 @@ an_absent_collector_is_reported(Config) ->
     ?assertEqual([], long_schedules()).
 
 secrets_appear_nowhere(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id,
-                        #{id => "G-BUILTIN1", secret => ?BUILT_IN_SECRET}),
+    msm_test:set_env(default_tracking_id, #{id => "G-BUILTIN1", secret => ?BUILT_IN_SECRET}),
     logger:set_primary_config(level, all),
     msm_log_capture:start(),
     Collector = ?config(collector, Config),
@@ -146,7 +142,7 @@ secrets_appear_nowhere(Config) ->
     {ok, Validated} = ?SERVICE:validate(),
     State = [sys:get_state(Pid), sys:get_status(Pid), supervisor:which_children(mongoose_system_metrics_service_sup)],
     ok = sys:terminate(Pid, deliberate_test_crash),
-    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
+    _ = msm_test:wait_for_service(Pid),
     {ok, Sent} = ?SERVICE:report_now(),
     {ok, Preview} = ?SERVICE:preview(),
     Logged = [format(Event) || Event <- msm_log_capture:collected()],
@@ -250,7 +246,7 @@ proxied_lines() ->
 
 start_peer(Env) ->
     Ebin = filename:dirname(code:which(?SERVICE)),
-    {ok, Peer, _} = peer:start_link(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()], env => Env}),
+    {Peer, _} = msm_test:start_peer(#{connection => standard_io, args => ["-pa", Ebin | msm_test:peer_args()], env => Env}),
     Peer.
 
 https_proxy_is_honoured_with_the_eu_endpoint(Config) ->
@@ -264,7 +260,6 @@ https_proxy_is_honoured_with_the_eu_endpoint(Config) ->
         %% The request went to the EU host, through the proxy; nothing left this machine.
         ?assertMatch([<<"CONNECT region1.google-analytics.com:443 HTTP/1.1">> | _], proxied_lines())
     after
-        peer:stop(Peer),
         exit(Proxy, kill)
     end.
 
@@ -289,7 +284,6 @@ no_proxy_is_honoured(Config) ->
                 ?assertEqual([], proxied_lines()),
                 exit(Caller, kill)
             after
-                peer:stop(Peer),
                 gen_tcp:close(Direct),
                 exit(Proxy, kill)
             end

@@ -56,17 +56,22 @@ requests(Collector) ->
     {200, Body} = http(Collector, "GET", "/_collector/requests", <<>>),
     msm_json:decode(Body).
 
-%% @doc Waits until at least N requests at Path were recorded, and returns them.
+%% @doc Waits (up to 10 s) until at least N requests at Path were recorded, and returns
+%% them.
 -spec wait_for_requests(collector(), binary(), pos_integer()) -> [map()].
 wait_for_requests(Collector, Path, N) ->
-    wait_for_requests(Collector, Path, N, 100).
+    wait_for_requests(Collector, Path, N, erlang:monotonic_time(millisecond) + 10000).
 
-wait_for_requests(Collector, Path, N, Tries) ->
+wait_for_requests(Collector, Path, N, Deadline) ->
     Found = [R || #{<<"path">> := P} = R <- requests(Collector), P =:= Path],
     case length(Found) >= N of
-        true -> Found;
-        false when Tries > 0 -> timer:sleep(100), wait_for_requests(Collector, Path, N, Tries - 1);
-        false -> error({too_few_requests, Path, N, Found})
+        true ->
+            Found;
+        false ->
+            case erlang:monotonic_time(millisecond) < Deadline of
+                true -> timer:sleep(25), wait_for_requests(Collector, Path, N, Deadline);
+                false -> error({too_few_requests, Path, N, Found})
+            end
     end.
 
 %% @doc The events of every recorded hit, in the order received.

@@ -38,12 +38,10 @@ end_per_suite(_Config) ->
 init_per_testcase(_Case, Config) ->
     ok = ?SERVICE:stop(),
     msm_log_capture:start(),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "hostile")} | Config].
+    msm_test:init_case(Config, "hostile").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 start(Config) ->
     {ok, Pid} = ?SERVICE:start(msm_test:options(?config(collector, Config), ?config(dir, Config), #{})),
@@ -86,20 +84,16 @@ an_endless_answer_under_a_memory_cap_leaves_the_node_up(Config) ->
     Collector = ?config(collector, Config),
     ga4_collector_port:set_mode(Collector, "endless 200"),
     Ebin = filename:dirname(code:which(?SERVICE)),
-    {ok, Peer, _} = peer:start(#{connection => standard_io,
-                                 exec => {"/bin/sh", ["-c", "ulimit -v 4194304 && exec erl \"$@\"", "sh"]},
-                                 args => ["-pa", Ebin | msm_test:peer_args()]}),
-    try
-        "4194304" = string:trim(peer:call(Peer, os, cmd, ["ulimit -v"])),
-        Options = msm_test:options(Collector, ?config(dir, Config), #{}),
-        {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),
-        {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} =
-            peer:call(Peer, ?SERVICE, report_now, [], 90000),
-        ?assertEqual(running, peer:get_state(Peer)),
-        ?assertMatch(#{mode := on}, peer:call(Peer, ?SERVICE, status, []))
-    after
-        catch peer:stop(Peer)
-    end.
+    {Peer, _} = msm_test:start_peer(#{connection => standard_io,
+                                      exec => {"/bin/sh", ["-c", "ulimit -v 4194304 && exec erl \"$@\"", "sh"]},
+                                      args => ["-pa", Ebin | msm_test:peer_args()]}),
+    "4194304" = string:trim(peer:call(Peer, os, cmd, ["ulimit -v"])),
+    Options = msm_test:options(Collector, ?config(dir, Config), #{}),
+    {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),
+    {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} =
+        peer:call(Peer, ?SERVICE, report_now, [], 90000),
+    ?assertEqual(running, peer:get_state(Peer)),
+    ?assertMatch(#{mode := on}, peer:call(Peer, ?SERVICE, status, [])).
 
 %% A link where the report file or the send log should be: the victim is never written.
 planted_links_are_never_followed(Config) ->
@@ -184,13 +178,9 @@ normalise(Other) -> Other.
 %% A period of a millisecond would flood the collector and the log: refused, with the
 %% floor in the message (tests lower it only through the application environment).
 a_period_below_a_minute_is_refused(Config) ->
-    application:unset_env(mongoose_system_metrics, min_periodic_report),
-    try
-        {error, {invalid_option, periodic_report, Why}} = start(Config, #{periodic_report => 1}),
-        ?assert(msm_test:contains(Why, "60000"), Why)
-    after
-        msm_test:test_environment()
-    end.
+    msm_test:unset_env(min_periodic_report),
+    {error, {invalid_option, periodic_report, Why}} = start(Config, #{periodic_report => 1}),
+    ?assert(msm_test:contains(Why, "60000"), Why).
 
 %% Casts of the right name and the wrong shape, and of no known name at all: none stops
 %% the service or changes what it reports; each kind is logged once.
@@ -221,7 +211,7 @@ forged_cluster_messages_are_ignored(Config) ->
 a_killed_supervisor_brings_the_service_back(Config) ->
     Pid = start(Config),
     exit(whereis(mongoose_system_metrics_service_sup), kill),
-    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
+    _ = msm_test:wait_for_service(Pid),
     ?assertMatch(#{mode := on}, ?SERVICE:status()),
     ga4_collector_port:clear(?config(collector, Config)),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}]}} = ?SERVICE:report_now().
@@ -230,14 +220,14 @@ a_killed_supervisor_brings_the_service_back(Config) ->
 %% its own supervisor, and starts the service again; a warning says so.
 a_service_that_keeps_crashing_is_started_again(Config) ->
     _ = start(Config),
-    [begin
-         Pid = wait_for_service(),
-         exit(Pid, kill),
-         msm_test:wait_until(fun() -> whereis(?SERVICE) =/= Pid end)
-     end || _ <- lists:seq(1, 5)],
-    _ = wait_for_service(),
+    lists:foldl(fun(_, Pid) ->
+                        exit(Pid, kill),
+                        msm_test:wait_for_service(Pid)
+                end, msm_test:wait_for_service(undefined), lists:seq(1, 5)),
     ?assertMatch(#{mode := on}, ?SERVICE:status()),
-    ?assertMatch([_ | _], logged(system_metrics_service_restored)),
+    %% Logged by the supervisor that restores the service, once it has started it.
+    msm_test:wait_until("the warning that the service was restored",
+                        fun() -> logged(system_metrics_service_restored) =/= [] end),
     {ok, _} = ?SERVICE:report_now().
 
 %% Only stop/0 ends reporting: a supervisor restarted after it starts nothing.
@@ -245,11 +235,9 @@ stop_is_final(Config) ->
     _ = start(Config),
     ok = ?SERVICE:stop(),
     exit(whereis(mongoose_system_metrics_service_sup), kill),
-    msm_test:wait_until(fun() -> is_pid(whereis(mongoose_system_metrics_service_sup)) end),
-    timer:sleep(200),
+    msm_test:wait_until("the supervisor restarted", fun() -> is_pid(whereis(mongoose_system_metrics_service_sup)) end),
+    %% The top supervisor answers once it has finished restarting its child, which
+    %% starts again, in its start_link/0, whatever service it is to restore.
+    _ = supervisor:which_children(mongoose_system_metrics_sup),
     ?assertEqual(undefined, whereis(?SERVICE)),
     ?assertMatch(#{mode := off, mode_reason := <<"stopped by stop/0">>}, ?SERVICE:status()).
-
-wait_for_service() ->
-    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) end),
-    whereis(?SERVICE).

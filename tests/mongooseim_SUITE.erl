@@ -52,7 +52,7 @@ init_per_suite(Config) ->
     [{module, M} = call(Peer, code, ensure_loaded, [M])
      || M <- [mod_event_pusher | [list_to_atom(filename:basename(F, ".beam"))
                                   || F <- filelib:wildcard(filename:join(Fixtures, "mod_*.beam"))]]],
-    [{peer, Peer}, {collector, ga4_collector_port:start()} | Config].
+    [{peer, Peer} | Config].
 
 %% Stand-ins for the MongooseIM modules whose config_metrics/1 reports options, each with
 %% the keys its source gives (MongooseIM 6.8.0, `config_metrics/1' in src/**/mod_*.erl:
@@ -80,7 +80,6 @@ split_forms([{dot, _} = Dot | Rest], Acc) -> [lists:reverse([Dot | Acc]) | split
 split_forms([Token | Rest], Acc) -> split_forms(Rest, [Token | Acc]).
 
 end_per_suite(Config) ->
-    ga4_collector_port:stop(?config(collector, Config)),
     peer:stop(?config(peer, Config)).
 
 init_per_testcase(_Case, Config) ->
@@ -88,11 +87,11 @@ init_per_testcase(_Case, Config) ->
     ok = call(Peer, ?SERVICE, stop, []),
     ok = call(Peer, mim_fixture, reset, []),
     ok = call(Peer, mim_fixture, capture_logs, []),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "mim")} | Config].
+    msm_test:init_case(Config, "mim").
 
 end_per_testcase(_Case, Config) ->
     ok = call(?config(peer, Config), ?SERVICE, stop, []),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 call(Peer, M, F, A) ->
     peer:call(Peer, M, F, A, 60000).

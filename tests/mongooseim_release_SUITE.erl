@@ -583,10 +583,15 @@ cluster_case(_Config, Root1, Root2, Collector, Period) ->
     ?assertMatch(#{reporter := true}, rpc(Root1, ?SERVICE, status, [])),
     ?assertMatch(#{reporter := false}, rpc(Root2, ?SERVICE, status, [])),
     ga4_collector_port:clear(Collector),
-    timer:sleep(3 * Period + Period div 2),
-    Cycles = cycles(Collector),
-    ct:pal("cycles in ~b ms: ~p", [3 * Period + Period div 2, Cycles]),
-    ?assert(length(Cycles) >= 2 andalso length(Cycles) =< 4),
+    Received = msm_test:wait_until("three reports of the cluster",
+                                   fun() -> case received(Collector) of [_, _, _ | _] = R -> R; _ -> false end end,
+                                   5 * Period),
+    ct:pal("reports received: ~p", [Received]),
+    %% One report per period: had both nodes reported, two of three reports in a row would
+    %% be half a period apart or less.
+    Times = [T || {T, _, _} <- Received],
+    [?assert(Later - Earlier > Period div 2, Times) || {Earlier, Later} <- lists:zip(lists:droplast(Times), tl(Times))],
+    Cycles = [{Id, N} || {_, Id, N} <- Received],
     {ok, ClusterId} = rpc(Root1, mongoose_cluster_id, get_cached_cluster_id, []),
     ?assertEqual({ok, ClusterId}, rpc(Root2, mongoose_cluster_id, get_cached_cluster_id, [])),
     ?assertEqual([{ClusterId, 2}], lists:usort([{Id, N} || {Id, N} <- Cycles])),
@@ -594,11 +599,12 @@ cluster_case(_Config, Root1, Root2, Collector, Period) ->
     %% The reporting node stops: the other one takes over within a period or so.
     stop_quietly(Root1),
     ga4_collector_port:clear(Collector),
-    msm_test:wait_until(fun() -> cycles(Collector) =/= [] end),
+    msm_test:wait_until("a report from the second node", fun() -> cycles(Collector) =/= [] end),
     ?assertMatch([{ClusterId, 1} | _], cycles(Collector)),
     %% The first node comes back, the second leaves: each reports on its own.
     start(Root1),
-    msm_test:wait_until(fun() -> length(rpc(Root2, mnesia, system_info, [running_db_nodes])) =:= 2 end),
+    msm_test:wait_until("the first node back in the cluster",
+                        fun() -> length(rpc(Root2, mnesia, system_info, [running_db_nodes])) =:= 2 end),
     {0, LeaveOut} = msm_release:ctl(Root2, ["leave_cluster", "-f"]),
     ct:pal("leave_cluster:~n~s", [LeaveOut]),
     ok = msm_release:connect(Root2),
@@ -608,9 +614,11 @@ cluster_case(_Config, Root1, Root2, Collector, Period) ->
     ?assertMatch(#{reporter := true, mode := on}, rpc(Root2, ?SERVICE, status, [])),
     ?assertMatch(#{reporter := true, mode := on}, rpc(Root1, ?SERVICE, status, [])),
     %% Still connected over distribution, each reports for itself: two client ids, one node
-    %% each, every period.
+    %% each.
     ga4_collector_port:clear(Collector),
-    timer:sleep(2 * Period + Period div 2),
+    msm_test:wait_until("a report from each node",
+                        fun() -> length(lists:usort([Id || {Id, _} <- cycles(Collector)])) >= 2 end,
+                        3 * Period),
     Apart = lists:usort(cycles(Collector)),
     ct:pal("after the leave: ~p", [Apart]),
     ?assertMatch([{_, 1}, {_, 1}], Apart),
@@ -620,5 +628,10 @@ cluster_case(_Config, Root1, Root2, Collector, Period) ->
 
 %% The reports received, one per cycle: {client id, node_number}, oldest first.
 cycles(Collector) ->
-    [{Id, N} || #{<<"json">> := #{<<"client_id">> := Id, <<"events">> := Events}} <- ga4_collector_port:requests(Collector),
-                #{<<"name">> := <<"cluster">>, <<"params">> := #{<<"node_number">> := N}} <- Events].
+    [{Id, N} || {_, Id, N} <- received(Collector)].
+
+%% The same with the time each was received: {received_ms, client id, node_number}.
+received(Collector) ->
+    [{T, Id, N} || #{<<"received_ms">> := T, <<"json">> := #{<<"client_id">> := Id, <<"events">> := Events}}
+                       <- ga4_collector_port:requests(Collector),
+                   #{<<"name">> := <<"cluster">>, <<"params">> := #{<<"node_number">> := N}} <- Events].

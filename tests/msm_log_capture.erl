@@ -23,9 +23,10 @@ log(#{level := Level, msg := Msg}, #{config := #{pid := Pid}}) ->
     ok.
 
 %% @doc Events received so far by the calling process: `{Level, Report}' for reports.
+%% Handlers run in the process that logs, so whatever was logged before the caller
+%% learnt of it (a call answered, a process seen restarted) is there already.
 -spec collected() -> [{logger:level(), term()}].
 collected() ->
-    timer:sleep(100),
     collect([]).
 
 collect(Acc) ->

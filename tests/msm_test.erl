@@ -1,7 +1,15 @@
 %% @doc Helpers shared by the suites.
 -module(msm_test).
 -export([test_environment/0, peer_args/0, fast_retries/0, fast_delivery/0, default_retries/0, compile_fixtures/2, options/3, fresh_dir/2, is_uuid_v4/1, decoded/1, event/2, events_named/2, read_json/1,
-         wait_until/1, contains/2]).
+         wait_until/2, wait_until/3, wait_for_service/1, contains/2]).
+%% A case's set-up and clean-up.
+-export([init_case/2, end_case/1, set_env/2, unset_env/1, start_peer/1, case_peers/0, stop_peers/0]).
+
+-define(SERVICE, service_mongoose_system_metrics).
+%% What a case changed, for end_case/1: kept outside the case's process, since
+%% common_test runs end_per_testcase in another process when the case timed out.
+-define(SAVED_ENV, {?MODULE, saved_env}).
+-define(PEERS, {?MODULE, peers}).
 
 %% @doc The settings of a test node: MongooseIM's built-in destination left out (as a
 %% packager can, with `default_tracking_id = none'), so that what arrives is what the
@@ -94,19 +102,115 @@ read_json(Path) ->
     {ok, Bytes} = file:read_file(Path),
     msm_json:decode(Bytes).
 
-%% @doc Retries Fun (every 50 ms, for up to 10 s) until it returns true.
--spec wait_until(fun(() -> boolean())) -> ok.
-wait_until(Fun) ->
-    wait_until(Fun, 200).
+%% @doc `wait_until/3' with up to 10 seconds.
+-spec wait_until(string(), fun(() -> Result | false)) -> Result when Result :: term().
+wait_until(What, Fun) ->
+    wait_until(What, Fun, 10000).
 
-wait_until(Fun, 0) ->
-    true = Fun(), ok;
-wait_until(Fun, Tries) ->
+%% @doc Calls Fun every 25 ms until it returns anything but `false', and returns that;
+%% fails the case, saying that it waited for What, when TimeoutMs pass first.
+-spec wait_until(string(), fun(() -> Result | false), pos_integer()) -> Result when Result :: term().
+wait_until(What, Fun, TimeoutMs) ->
+    poll(What, Fun, TimeoutMs, erlang:monotonic_time(millisecond) + TimeoutMs).
+
+poll(What, Fun, TimeoutMs, Deadline) ->
     case Fun() of
-        true -> ok;
-        false -> timer:sleep(50), wait_until(Fun, Tries - 1)
+        false ->
+            case erlang:monotonic_time(millisecond) >= Deadline of
+                true ->
+                    ct:fail("waited ~b ms for ~ts, in vain", [TimeoutMs, What]);
+                false ->
+                    timer:sleep(25),
+                    poll(What, Fun, TimeoutMs, Deadline)
+            end;
+        Result ->
+            Result
     end.
+
+%% @doc Waits until this node's service runs in a process other than Old (`undefined'
+%% for any), as after a restart, and returns that process.
+-spec wait_for_service(pid() | undefined) -> pid().
+wait_for_service(Old) ->
+    wait_until("the service running in a new process",
+               fun() ->
+                       case whereis(?SERVICE) of
+                           undefined -> false;
+                           Old -> false;
+                           New -> New
+                       end
+               end).
 
 -spec contains(iodata(), iodata()) -> boolean().
 contains(Haystack, Needle) ->
     binary:match(iolist_to_binary(Haystack), iolist_to_binary(Needle)) =/= nomatch.
+
+%% A case's set-up and clean-up.
+
+%% @doc The case's own collector (`collector') and an empty report directory (`dir')
+%% named after DirName; `end_case/1' stops the collector.
+-spec init_case(proplists:proplist(), string()) -> proplists:proplist().
+init_case(Config, DirName) ->
+    [{collector, ga4_collector_port:start()}, {dir, fresh_dir(Config, DirName)} | Config].
+
+%% @doc Undoes whatever the case did, whether it passed or failed: stops this node's
+%% service and the peers of `start_peer/1', ends the log capture, puts back every key
+%% of `set_env/2' and `unset_env/1' as it was before the case, and stops the collector.
+-spec end_case(proplists:proplist()) -> ok.
+end_case(Config) ->
+    ok = ?SERVICE:stop(),
+    stop_peers(),
+    msm_log_capture:stop(),
+    restore_env(),
+    case proplists:get_value(collector, Config) of
+        undefined -> ok;
+        Collector -> ga4_collector_port:stop(Collector)
+    end.
+
+%% @doc Sets Key of the application's environment for this case only: `end_case/1'
+%% puts back the value it had before.
+-spec set_env(atom(), term()) -> ok.
+set_env(Key, Value) ->
+    save_env(Key),
+    application:set_env(mongoose_system_metrics, Key, Value).
+
+%% @doc Unsets Key of the application's environment for this case only.
+-spec unset_env(atom()) -> ok.
+unset_env(Key) ->
+    save_env(Key),
+    application:unset_env(mongoose_system_metrics, Key).
+
+%% The value before the case, kept the first time the case changes Key. The application
+%% is loaded first: loading it later would reset the environment.
+save_env(Key) ->
+    _ = application:load(mongoose_system_metrics),
+    Saved = persistent_term:get(?SAVED_ENV, #{}),
+    case maps:is_key(Key, Saved) of
+        true -> ok;
+        false -> persistent_term:put(?SAVED_ENV, Saved#{Key => application:get_env(mongoose_system_metrics, Key)})
+    end.
+
+restore_env() ->
+    maps:foreach(fun(Key, {ok, Value}) -> application:set_env(mongoose_system_metrics, Key, Value);
+                    (Key, undefined) -> application:unset_env(mongoose_system_metrics, Key)
+                 end, persistent_term:get(?SAVED_ENV, #{})),
+    _ = persistent_term:erase(?SAVED_ENV),
+    ok.
+
+%% @doc Starts a peer node (`peer:start/1') that `end_case/1' stops.
+-spec start_peer(peer:start_options()) -> {pid(), node()}.
+start_peer(Options) ->
+    {ok, Peer, Node} = peer:start(Options),
+    persistent_term:put(?PEERS, case_peers() ++ [{Peer, Node}]),
+    {Peer, Node}.
+
+%% @doc The peers this case started with `start_peer/1', in the order it started them.
+-spec case_peers() -> [{pid(), node()}].
+case_peers() ->
+    persistent_term:get(?PEERS, []).
+
+%% @doc Stops every peer of `start_peer/1'.
+-spec stop_peers() -> ok.
+stop_peers() ->
+    _ = [catch peer:stop(Peer) || {Peer, _} <- case_peers()],
+    _ = persistent_term:erase(?PEERS),
+    ok.

@@ -34,23 +34,17 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "operator")} | Config].
+    msm_test:init_case(Config, "operator").
 
 end_per_testcase(_Case, Config) ->
-    [catch peer:stop(P) || P <- peers()],
-    erase(peers),
-    ga4_collector_port:stop(?config(collector, Config)).
-
-peers() ->
-    case get(peers) of undefined -> []; Peers -> Peers end.
+    msm_test:end_case(Config).
 
 %% A distributed node with only the code path, and `Env' in its environment.
 start_peer(Config, Env) ->
     Name = "msm_op_" ++ integer_to_list(erlang:unique_integer([positive])),
     Paths = [filename:dirname(code:which(?SERVICE)), ?config(fixtures, Config)],
-    {ok, Peer, Node} = peer:start(#{connection => standard_io, env => Env,
-                                    args => ["-sname", Name, "-setcookie", ?COOKIE | msm_test:peer_args() ++ ["-pa" | Paths]]}),
-    put(peers, [Peer | peers()]),
+    {Peer, Node} = msm_test:start_peer(#{connection => standard_io, env => Env,
+                                         args => ["-sname", Name, "-setcookie", ?COOKIE | msm_test:peer_args() ++ ["-pa" | Paths]]}),
     {Peer, Node, Name}.
 
 call(Peer, F, A) ->
@@ -180,11 +174,14 @@ the_local_environment_example_builds_but_never_sends(Config) ->
     ?assertEqual([{"MONGOOSEIM_SYSTEM_METRICS", "local"}], Env),
     {Peer, _, _} = start_peer(Config, Env),
     {ok, _} = call(Peer, start, [maps:merge(#{periodic_report => 200}, test_overrides(Config))]),
-    timer:sleep(900),
+    ReportFile = filename:join(?config(dir, Config), "system_metrics_report.json"),
+    msm_test:wait_until("the first report file", fun() -> filelib:is_regular(ReportFile) end),
+    %% Nothing is ever sent, which only time can show: four more cycles.
+    timer:sleep(800),
     ?assertEqual([], sent(Config)),
     ?assertMatch(#{mode := local, mode_reason := <<"environment MONGOOSEIM_SYSTEM_METRICS=local">>},
                  call(Peer, status, [])),
-    File = msm_test:read_json(filename:join(?config(dir, Config), "system_metrics_report.json")),
+    File = msm_test:read_json(ReportFile),
     ?assertMatch(#{<<"mode">> := <<"local">>, <<"destinations">> := [#{<<"result">> := <<"not_sent">>}]}, File),
     ?assertNotEqual([], maps:get(<<"events">>, File)),
     ?assertNot(filelib:is_file(filename:join(?config(dir, Config), "system_metrics_send_log.jsonl"))).
@@ -196,6 +193,7 @@ the_off_environment_example_turns_everything_off(Config) ->
     ?assertEqual(ignore, call(Peer, start, [maps:merge(#{report => true}, test_overrides(Config))])),
     ?assertEqual(undefined, peer:call(Peer, erlang, whereis, [?SERVICE])),
     ?assertMatch(#{mode := off, mode_reason := <<"environment DO_NOT_TRACK=1">>}, call(Peer, status, [])),
+    %% Nothing must happen, so there is nothing to wait for: a moment for a stray report.
     timer:sleep(300),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertEqual({ok, []}, file:list_dir(?config(dir, Config))).

@@ -39,13 +39,10 @@ end_per_suite(_Config) ->
     msm_test:default_retries().
 
 init_per_testcase(_Case, Config) ->
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "options")} | Config].
+    msm_test:init_case(Config, "options").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    msm_test:test_environment(),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 shape(Config, Pairs) ->
     case proplists:get_value(shape, Config) of
@@ -150,7 +147,7 @@ a_refused_start_leaves_the_running_service_alone(Config) ->
     ?assertEqual(2, length(ga4_collector_port:requests(Collector))).
 
 a_bad_default_tracking_id_is_named(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id, "not-an-id"),
+    msm_test:set_env(default_tracking_id, "not-an-id"),
     {error, {invalid_option, default_tracking_id, Message}} =
         ?SERVICE:start(msm_test:options(?config(collector, Config), ?config(dir, Config), #{})),
     ?assert(msm_test:contains(Message, "default_tracking_id (application environment)")).

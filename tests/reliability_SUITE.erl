@@ -24,16 +24,13 @@ init_per_suite(Config) ->
     [{fixtures, msm_test:compile_fixtures(Config, "reliability_fixtures")} | Config].
 
 end_per_suite(_Config) ->
-    msm_test:default_retries().
+    ok.
 
 init_per_testcase(_Case, Config) ->
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "reliability")} | Config].
+    msm_test:init_case(Config, "reliability").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    application:unset_env(mongoose_system_metrics, fault),
-    msm_test:default_retries(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 options(Config, Extra) ->
     msm_test:options(?config(collector, Config), ?config(dir, Config), Extra).
@@ -61,7 +58,7 @@ runtime_threads() ->
     [T || T <- threads(), T =:= "msm-runtime"].
 
 memory_stays_flat_over_1000_failing_cycles(Config) ->
-    application:set_env(mongoose_system_metrics, delivery, #{max_attempts => 1, connect_timeout_ms => 500}),
+    msm_test:set_env(delivery, #{max_attempts => 1, connect_timeout_ms => 500}),
     {ok, _} = ?SERVICE:start(options(Config, #{google_analytics_url => closed_port_url()})),
     Cycle = fun() -> {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:report_now() end,
     [Cycle() || _ <- lists:seq(1, 50)],
@@ -102,6 +99,7 @@ a_node_killed_while_writing_leaves_a_whole_report_file(Config) ->
                    ok = peer:call(Peer, application, load, [mongoose_system_metrics]),
                    ok = peer:call(Peer, application, set_env, [mongoose_system_metrics, facts_source, big_source]),
                    {ok, _} = peer:call(Peer, ?SERVICE, start, [Options]),
+                   %% Kills at moments spread over the node's writing, not after an event.
                    timer:sleep(DelayMs),
                    os:cmd("kill -9 " ++ peer:call(Peer, os, getpid, [])),
                    catch peer:stop(Peer),
@@ -128,7 +126,7 @@ whole(Bytes) ->
     end.
 
 a_panic_in_a_nif_call_is_reported_and_the_service_runs_on(Config) ->
-    application:set_env(mongoose_system_metrics, fault, panic_in_nif),
+    msm_test:set_env(fault, panic_in_nif),
     msm_log_capture:start(),
     {ok, Pid} = ?SERVICE:start(options(Config, #{})),
     ?assertEqual({error, nif_panicked}, ?SERVICE:report_now()),
@@ -137,11 +135,10 @@ a_panic_in_a_nif_call_is_reported_and_the_service_runs_on(Config) ->
     ?assertMatch(#{mode := on}, ?SERVICE:status()),
     Logged = [R || {warning, #{what := system_metrics_cycle_failed, reason := nif_panicked} = R}
                        <- msm_log_capture:collected()],
-    ?assertMatch([_, _], Logged),
-    msm_log_capture:stop().
+    ?assertMatch([_, _], Logged).
 
 a_panic_in_a_cycle_is_reported_and_the_service_runs_on(Config) ->
-    application:set_env(mongoose_system_metrics, fault, panic_in_cycle),
+    msm_test:set_env(fault, panic_in_cycle),
     {ok, Pid} = ?SERVICE:start(options(Config, #{})),
     ?assertEqual({error, {panicked, <<"fault injected: a panic in the cycle">>}}, ?SERVICE:report_now()),
     {error, _} = ?SERVICE:report_now(),

@@ -49,15 +49,11 @@ end_per_group(_Group, _Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    application:set_env(mongoose_system_metrics, product_application, mongoose_system_metrics),
-    [{collector, ga4_collector_port:start()}, {dir, msm_test:fresh_dir(Config, "service")} | Config].
+    msm_test:set_env(product_application, mongoose_system_metrics),
+    msm_test:init_case(Config, "service").
 
 end_per_testcase(_Case, Config) ->
-    ok = ?SERVICE:stop(),
-    msm_test:test_environment(),
-    application:unset_env(mongoose_system_metrics, product_application),
-    msm_log_capture:stop(),
-    ga4_collector_port:stop(?config(collector, Config)).
+    msm_test:end_case(Config).
 
 %% The options in the shape of the group: a map (TOML) or a legacy proplist.
 options(Config, Extra) ->
@@ -91,8 +87,7 @@ a_report_arrives_with_the_right_events(Config) ->
     #{<<"params">> := #{<<"value">> := 0}} = msm_test:event(<<"custom_module_count">>, Events).
 
 the_built_in_and_the_operator_destination_both_receive_it(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id,
-                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    msm_test:set_env(default_tracking_id, #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
     start(Config, #{initial_report => 50}),
     Requests = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 2),
     ?assertEqual([{<<"G-BUILTIN1">>, <<"builtin-secret-456">>}, {<<"G-OPERATOR1">>, <<"operator-secret-123">>}],
@@ -103,10 +98,11 @@ the_built_in_and_the_operator_destination_both_receive_it(Config) ->
     ?assertNotEqual([], Events).
 
 the_first_report_waits_for_initial_report(Config) ->
-    start(Config, #{initial_report => 1500, periodic_report => 100000}),
-    timer:sleep(500),
-    ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
-    [_] = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1).
+    Started = os:system_time(millisecond),
+    start(Config, #{initial_report => 500, periodic_report => 100000}),
+    [#{<<"received_ms">> := Received}] =
+        ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
+    ?assert(Received - Started >= 500, Received - Started).
 
 reports_repeat_every_periodic_report(Config) ->
     Started = erlang:monotonic_time(millisecond),
@@ -135,24 +131,28 @@ the_default_timers_are_5_minutes_then_3_hours(Config) ->
     Options = maps:without([initial_report, periodic_report], options(Config, #{})),
     {ok, _, #{initial_report := 300000, periodic_report := 10800000}} =
         mongoose_system_metrics_core:configure_argument(#{options => Options}),
+    Before = os:system_time(second),
     Pid = start(Config, maps:to_list(Options)),
-    %% The state holds the period; the first cycle is 5 minutes away, so nothing is sent now.
+    %% The state holds the period; the first cycle is 5 minutes away (a cycle run now
+    %% would have set the next one 3 hours away), so nothing is sent now.
     ?assertEqual(10800000, element(2, sys:get_state(Pid))),
-    timer:sleep(300),
+    #{next_report_at := Next} = ?SERVICE:status(),
+    Due = calendar:rfc3339_to_system_time(binary_to_list(Next)),
+    ?assert(Due >= Before + 299 andalso Due =< os:system_time(second) + 300, {Before, Due}),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))).
 
 report_false_sends_nothing_and_starts_nothing(Config) ->
     ?assertEqual(ignore, ?SERVICE:start(options(Config, #{report => false, initial_report => 0, periodic_report => 50}))),
     ?assertEqual(undefined, whereis(?SERVICE)),
     ?assertEqual(ignore, ?SERVICE:start([no_report])),
+    %% Nothing must happen, so there is nothing to wait for: eight periods of 50 ms pass.
     timer:sleep(400),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertNot(filelib:is_file(report_file(Config))),
     ?assertEqual(ok, ?SERVICE:verify_if_configured()).
 
 no_secret_in_the_state_or_the_child_spec(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id,
-                        #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
+    msm_test:set_env(default_tracking_id, #{id => "G-BUILTIN1", secret => "builtin-secret-456"}),
     Pid = start(Config, #{}),
     {ok, _} = ?SERVICE:report_now(),
     Terms = [sys:get_state(Pid), sys:get_status(Pid), sys:get_status(mongoose_system_metrics_service_sup),
@@ -162,18 +162,18 @@ no_secret_in_the_state_or_the_child_spec(Config) ->
     %% A crash report would show the same state and start arguments; and the restarted
     %% service keeps reporting with the configuration it cannot see.
     exit(Pid, kill),
-    msm_test:wait_until(fun() -> is_pid(whereis(?SERVICE)) andalso whereis(?SERVICE) =/= Pid end),
+    _ = msm_test:wait_for_service(Pid),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"delivered">>}, #{<<"result">> := <<"delivered">>}]}} =
         ?SERVICE:report_now().
 
 %% `auto', the default: MongooseIM's own property inside MongooseIM only; this node runs
 %% no MongooseIM, so only the operator's destination is there. `mongooseim' asks for it.
 the_built_in_destination_is_mongooseim_s_only_inside_mongooseim(Config) ->
-    application:set_env(mongoose_system_metrics, default_tracking_id, auto),
+    msm_test:set_env(default_tracking_id, auto),
     start(Config, #{}),
     ?assertMatch(#{destinations := [<<"G-OPERATOR1">>]}, ?SERVICE:status()),
     ok = ?SERVICE:stop(),
-    application:set_env(mongoose_system_metrics, default_tracking_id, mongooseim),
+    msm_test:set_env(default_tracking_id, mongooseim),
     start(Config, #{}),
     ?assertMatch(#{destinations := [<<"G-", _/binary>>, <<"G-OPERATOR1">>]}, ?SERVICE:status()).
 
@@ -182,14 +182,17 @@ a_slow_collector_cannot_make_a_cycle_outlast_the_period(Config) ->
     ga4_collector_port:set_mode(Collector, {delay, 10000}),
     msm_log_capture:start(),
     start(Config, #{initial_report => 0, periodic_report => 2000}),
-    timer:sleep(5000),
-    ga4_collector_port:set_mode(Collector, normal),
     %% Each cycle gives up on the slow answer within four fifths of the 2 s period (the
     %% rest, 400 ms, is left for the report file), so cycles never overlap: one request
-    %% per cycle, none skipped.
-    Sent = length(ga4_collector_port:requests(Collector)),
-    ?assert(Sent >= 2 andalso Sent =< 4, Sent),
+    %% per cycle, a period apart, none skipped. A cycle that outlasted its period would
+    %% make the next ones skip, and the third request come late if at all.
+    Requests = ga4_collector_port:wait_for_requests(Collector, <<"/mp/collect">>, 3),
+    Times = [T || #{<<"received_ms">> := T} <- Requests],
+    ?assertEqual(3, length(Times)),
+    [?assert(Later - Earlier >= 1000, Times) || {Earlier, Later} <- lists:zip(lists:droplast(Times), tl(Times))],
+    %% The third cycle started, so the second one had ended, on its deadline.
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>, <<"error">> := Error}]}} = ?SERVICE:last_report(),
+    ga4_collector_port:set_mode(Collector, normal),
     ?assert(msm_test:contains(Error, "timed out") orelse msm_test:contains(Error, "deadline"), Error),
     Logged = msm_log_capture:collected(),
     ?assertEqual([], [W || {_, #{what := system_metrics_cycle_skipped} = W} <- Logged]).
@@ -199,7 +202,7 @@ stop_answers_the_callers_waiting_for_a_report(Config) ->
     start(Config, #{}),
     Self = self(),
     Caller = spawn(fun() -> Self ! {report_now, ?SERVICE:report_now()} end),
-    msm_test:wait_until(fun() -> length(ga4_collector_port:requests(?config(collector, Config))) =:= 1 end),
+    _ = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
     ok = ?SERVICE:stop(),
     receive
         {report_now, Result} -> ?assertEqual({error, stopped}, Result)
@@ -214,6 +217,7 @@ a_collector_that_is_down_leaves_the_service_running(Config) ->
     Pid = start(Config, #{google_analytics_url => "http://127.0.0.1:" ++ integer_to_list(Port),
                           initial_report => 0, periodic_report => 100}),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:report_now(),
+    %% Three periodic cycles fail meanwhile; a crash would leave another process, or none.
     timer:sleep(300),
     ?assertEqual(Pid, whereis(?SERVICE)),
     {ok, #{<<"destinations">> := [#{<<"result">> := <<"failed">>}]}} = ?SERVICE:last_report().
@@ -262,6 +266,8 @@ stop_ends_the_timers(Config) ->
     _ = ga4_collector_port:wait_for_requests(?config(collector, Config), <<"/mp/collect">>, 1),
     ok = ?SERVICE:stop(),
     ?assertEqual(undefined, whereis(?SERVICE)),
+    %% A request sent just before the stop may still land; after that, none may come in
+    %% four periods, which only time can show.
     timer:sleep(150),
     Count = length(ga4_collector_port:requests(?config(collector, Config))),
     timer:sleep(400),
@@ -276,6 +282,7 @@ preview_shows_the_next_report_and_sends_nothing(Config) ->
     start(Config, #{}),
     {ok, Preview} = ?SERVICE:preview(),
     ?assertMatch(#{<<"destinations">> := [#{<<"result">> := <<"not_sent">>, <<"requests">> := 1}]}, Preview),
+    %% Nothing may be sent, even later: a moment for a stray request to arrive.
     timer:sleep(200),
     ?assertEqual([], ga4_collector_port:requests(?config(collector, Config))),
     ?assertNot(filelib:is_file(report_file(Config))),

@@ -24,12 +24,15 @@ a_listening_socket_is_a_tcp_listener_test() ->
 
 version_comes_from_the_product_application_test() ->
     _ = application:load(mongoose_system_metrics),
-    application:set_env(mongoose_system_metrics, product_application, kernel),
-    {ok, Vsn} = application:get_key(kernel, vsn),
-    ?assertEqual(Vsn, maps:get(version, ?M:facts())),
-    application:set_env(mongoose_system_metrics, product_application, no_such_app),
-    ?assertNot(maps:is_key(version, ?M:facts())),
-    application:unset_env(mongoose_system_metrics, product_application).
+    try
+        application:set_env(mongoose_system_metrics, product_application, kernel),
+        {ok, Vsn} = application:get_key(kernel, vsn),
+        ?assertEqual(Vsn, maps:get(version, ?M:facts())),
+        application:set_env(mongoose_system_metrics, product_application, no_such_app),
+        ?assertNot(maps:is_key(version, ?M:facts()))
+    after
+        application:unset_env(mongoose_system_metrics, product_application)
+    end.
 
 a_loaded_gen_mod_is_listed_test() ->
     %% A module declaring the gen_mod behaviour, made on the fly.
