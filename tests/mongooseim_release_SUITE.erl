@@ -34,6 +34,7 @@ groups() ->
        no_destination_is_said_not_claimed,
        consent_through_mongooseim_toml,
        a_refused_option_is_named,
+       the_node_reports_to_its_own_usage_server,
        stopping_mongooseim_is_not_slowed]},
      {cluster, [],
       [one_report_per_period_for_a_two_node_cluster]}].
@@ -424,6 +425,44 @@ prometheus_totals_equal_mongooseim_s_own(Config) ->
             Totals = stanza_totals(report_now(Root)),
             ?assertEqual(own_stanza_totals(Root), Totals),
             ?assert(maps:get(<<"xmppMessageSent">>, Totals) >= 4)
+    end.
+
+%% The operator guide's "Report to your own server instead of Google", on the real node:
+%% its service reports to mongoose_usage_server, which keeps exactly what the node sent
+%% (MongooseIM's cluster id, version, modules, traffic), stores nothing for MongooseIM's
+%% own property (a stream it does not know), and whose dashboard, in a real headless
+%% Chromium, draws it.
+the_node_reports_to_its_own_usage_server(Config) ->
+    Root = ?config(root, Config),
+    Dir = msm_test:fresh_dir(Config, "usage_server"),
+    Server = usage_server_port:start(["--database", "sqlite:" ++ filename:join(Dir, "usage.sqlite3"),
+                                      "--stream", "G-OWNSERVER1=AbCdEf0123456789"]),
+    try
+        configure(Config, Root, ["  google_analytics_url = \"", usage_server_port:url(Server), "\"\n",
+                                 "  initial_report = 600_000\n  report = true\n",
+                                 "  tracking_id.id = \"G-OWNSERVER1\"\n",
+                                 "  tracking_id.secret = \"AbCdEf0123456789\"\n"]),
+        start(Root),
+        users(Root),
+        _ = traffic(Root, 3),
+        #{<<"client_id">> := Id, <<"events">> := Events} = Report = report_now(Root),
+        {ok, ClusterId} = rpc(Root, mongoose_cluster_id, get_cached_cluster_id, []),
+        ?assertEqual(ClusterId, Id),
+        {ok, Vsn} = rpc(Root, application, get_key, [mongooseim, vsn]),
+        [#{<<"client_id">> := Id, <<"version">> := Version, <<"node_count">> := 1, <<"reports">> := 1}] =
+            usage_server_port:get_json(Server, "/api/deployments"),
+        ?assertEqual(list_to_binary(Vsn), Version),
+        #{<<"reports">> := [#{<<"events">> := Kept}]} =
+            usage_server_port:get_json(Server, "/api/deployments/" ++ binary_to_list(Id)),
+        ?assertEqual([maps:with([<<"name">>, <<"params">>], E) || E <- Events], Kept),
+        Modules = usage_server_port:get_json(Server, "/api/charts/modules"),
+        ?assertEqual(lists:sort([{M, maps:get(<<"backend">>, P, <<>>)} || #{<<"module">> := M} = P <- events(<<"module_with_opt">>, Report)]),
+                     lists:sort([{M, B} || #{<<"module">> := M, <<"backend">> := B, <<"deployments">> := 1} <- Modules])),
+        {200, Metrics} = usage_server_port:get(Server, "/metrics"),
+        ?assert(msm_test:contains(Metrics, "mongoose_usage_rejected_total{reason=\"unknown_stream\"}")),
+        usage_dashboard:check(Server, [Report], Dir, filename:join(?config(priv_dir, Config), "usage-dashboard.png"))
+    after
+        usage_server_port:stop(Server)
     end.
 
 %% Without a tracking id of the operator's, reports go to MongooseIM's own GA4 property:
