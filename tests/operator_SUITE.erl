@@ -17,6 +17,7 @@ all() ->
      the_proplist_example_reports,
      the_tracking_example_reaches_its_own_property,
      the_eu_example_is_accepted,
+     the_own_server_example_reports_to_the_usage_server,
      the_local_environment_example_builds_but_never_sends,
      the_off_environment_example_turns_everything_off,
      the_environment_never_raises_sharing,
@@ -161,6 +162,27 @@ the_tracking_example_reaches_its_own_property(Config) ->
     Status = call(Peer, status, []),
     ?assertMatch(#{destinations := [Id]}, Status),
     ?assertNot(msm_test:contains(term_to_binary(Status), Secret)).
+
+%% "Report to your own server instead of Google": the guide's command line starts the server
+%% (on a free port here), and the guide's TOML section, with that port, makes this node's
+%% service report to it; the server keeps the report under the node's client id.
+the_own_server_example_reports_to_the_usage_server(Config) ->
+    #{google_analytics_url := "http://127.0.0.1:8300", tracking_id := #{id := Id, secret := Secret}} = Options =
+        toml_options(example("toml-own-server")),
+    {match, [Stream]} = re:run(guide(), "--stream (G-[A-Z0-9]+=[A-Za-z0-9]+)", [{capture, all_but_first, list}]),
+    ?assertEqual(Id ++ "=" ++ Secret, Stream),
+    Database = "sqlite:" ++ filename:join(?config(dir, Config), "usage.sqlite3"),
+    Server = usage_server_port:start(["--database", Database, "--stream", Stream]),
+    try
+        {ok, _} = ?SERVICE:start(Options#{google_analytics_url := usage_server_port:url(Server),
+                                          report => true, initial_report => 600000,
+                                          report_file => filename:join(?config(dir, Config), "system_metrics_report.json")}),
+        {ok, #{<<"client_id">> := ClientId}} = ?SERVICE:report_now(),
+        ?assertMatch([#{<<"client_id">> := ClientId, <<"reports">> := 1}],
+                     usage_server_port:get_json(Server, "/api/deployments"))
+    after
+        0 = usage_server_port:stop(Server)
+    end.
 
 the_eu_example_is_accepted(_Config) ->
     #{google_analytics_url := Url} = toml_options(example("toml-eu")),
