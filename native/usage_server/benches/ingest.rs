@@ -337,14 +337,7 @@ fn report(n: usize) -> Report {
         ),
         event("outgoing_pool", json!({"value": random.pick(&["rdbms", "rdbms", "redis"])})),
     ]);
-    for stanza_type in [
-        "xmppMessageSent",
-        "xmppMessageReceived",
-        "xmppIqSent",
-        "xmppIqReceived",
-        "xmppPresenceSent",
-        "xmppPresenceReceived",
-    ] {
+    for stanza_type in mongoose_system_metrics_core::known::STANZA_TYPES {
         let total = random.below(10_000_000);
         events.push(event(
             "xmpp_stanza_count",
